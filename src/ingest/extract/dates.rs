@@ -1,0 +1,109 @@
+//! Dates as 公文 write them: `2008年3月19日`, `二〇〇八年一月十六日`, full-width digits.
+
+use crate::ingest::vocab;
+use crate::lang::fold;
+use crate::model::IsoDate;
+
+/// A date found in text: its value and its byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundDate {
+    pub date: IsoDate,
+    pub start: usize,
+    pub end: usize,
+}
+
+const CHINESE_DIGITS: &str = "〇零一二三四五六七八九";
+
+/// Every valid `年月日` date in `text`.
+pub fn find_dates(text: &str) -> Vec<FoundDate> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match date_at(&chars, i) {
+            Some((date, end)) => {
+                found.push(FoundDate {
+                    date,
+                    start: chars[i].0,
+                    end: chars.get(end).map_or(text.len(), |c| c.0),
+                });
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// A date starting at `chars[i]`, and the index after `日`.
+fn date_at(chars: &[(usize, char)], i: usize) -> Option<(IsoDate, usize)> {
+    let is_year_char = |c: char| fold::ascii_digit(c).is_some() || CHINESE_DIGITS.contains(c);
+    if i > 0 && is_year_char(chars[i - 1].1) {
+        return None;
+    }
+    let run = |from: usize, pred: &dyn Fn(char) -> bool| -> usize {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| pred(c.1))
+            .count()
+    };
+    let year_len = run(i, &is_year_char);
+    if year_len != 4 || chars.get(i + year_len).map(|c| c.1) != Some('年') {
+        return None;
+    }
+    let year = number(&chars[i..i + year_len])?;
+    let is_part_char =
+        |c: char| fold::ascii_digit(c).is_some() || "〇零一二三四五六七八九十".contains(c);
+    let m_start = i + year_len + 1;
+    let m_len = run(m_start, &is_part_char);
+    if m_len == 0 || m_len > 3 || chars.get(m_start + m_len).map(|c| c.1) != Some('月') {
+        return None;
+    }
+    let month = number(&chars[m_start..m_start + m_len])?;
+    let d_start = m_start + m_len + 1;
+    let d_len = run(d_start, &is_part_char);
+    if d_len == 0
+        || d_len > 3
+        || !matches!(chars.get(d_start + d_len).map(|c| c.1), Some('日' | '号'))
+    {
+        return None;
+    }
+    let day = number(&chars[d_start..d_start + d_len])?;
+    let date = IsoDate::new(i32::try_from(year).ok()?, month, day)?;
+    Some((date, d_start + d_len + 1))
+}
+
+fn number(chars: &[(usize, char)]) -> Option<u32> {
+    let s: String = chars
+        .iter()
+        .map(|c| fold::ascii_digit(c.1).unwrap_or(c.1))
+        .collect();
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        vocab::chinese_number(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dates(text: &str) -> Vec<String> {
+        find_dates(text)
+            .into_iter()
+            .map(|d| d.date.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn written_forms() {
+        assert_eq!(dates("2008年3月19日"), ["2008-03-19"]);
+        assert_eq!(dates("二〇〇八年一月十六日"), ["2008-01-16"]);
+        assert_eq!(dates("二〇一〇年十二月三十一日"), ["2010-12-31"]);
+        assert_eq!(dates("２０１０年１２月３１日印发"), ["2010-12-31"]);
+        assert_eq!(dates("于2011年2月20日前，2011年元旦"), ["2011-02-20"]);
+        assert_eq!(dates("2010年2月30日"), Vec::<String>::new());
+        assert_eq!(dates("12010年1月1日"), Vec::<String>::new());
+    }
+}

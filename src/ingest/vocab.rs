@@ -1,0 +1,230 @@
+//! Words of the 公文 format that several stages recognise: document types (文种), the endings
+//! of organisation names, and numerals.
+
+/// Document types (文种), longest first so that a suffix match finds the most specific. Each
+/// maps to the type reported: qualifiers such as 暂行 or 实施 are not types of their own,
+/// except 实施细则, which is.
+const DOC_TYPES: &[(&str, &str)] = &[
+    ("实施细则", "实施细则"),
+    ("会议纪要", "纪要"),
+    ("工作总结", "总结"),
+    ("工作要点", "要点"),
+    ("决议", "决议"),
+    ("决定", "决定"),
+    ("命令", "命令"),
+    ("公报", "公报"),
+    ("公告", "公告"),
+    ("通告", "通告"),
+    ("意见", "意见"),
+    ("通知", "通知"),
+    ("通报", "通报"),
+    ("报告", "报告"),
+    ("请示", "请示"),
+    ("批复", "批复"),
+    ("议案", "议案"),
+    ("纪要", "纪要"),
+    ("条例", "条例"),
+    ("规定", "规定"),
+    ("办法", "办法"),
+    ("细则", "细则"),
+    ("规则", "规则"),
+    ("守则", "守则"),
+    ("章程", "章程"),
+    ("准则", "准则"),
+    ("规范", "规范"),
+    ("规划", "规划"),
+    ("计划", "计划"),
+    ("方案", "方案"),
+    ("要点", "要点"),
+    ("总结", "总结"),
+    ("纲要", "纲要"),
+    ("指南", "指南"),
+    ("标准", "标准"),
+    ("制度", "制度"),
+    ("讲话", "讲话"),
+    ("预案", "预案"),
+    ("函", "函"),
+    ("令", "命令"),
+];
+
+/// The document type a title (in simplified characters) ends with, looking past a trailing
+/// qualifier in brackets such as （试行） or （草案）.
+pub fn doc_type_of(title: &str) -> Option<&'static str> {
+    let core = strip_trailing_qualifier(title.trim());
+    DOC_TYPES
+        .iter()
+        .find(|(word, _)| core.ends_with(word))
+        .map(|(_, doc_type)| *doc_type)
+}
+
+/// `text` without the document type it ends with (`…办公室通知` → `…办公室`).
+pub fn without_doc_type(text: &str) -> Option<&str> {
+    DOC_TYPES
+        .iter()
+        .find_map(|(word, _)| text.strip_suffix(word))
+}
+
+/// `title` without one trailing bracketed qualifier of at most eight characters.
+pub fn strip_trailing_qualifier(title: &str) -> &str {
+    let Some(last) = title.chars().last() else {
+        return title;
+    };
+    let open = match last {
+        ')' => '(',
+        '）' => '（',
+        _ => return title,
+    };
+    match title.rfind(open) {
+        Some(pos) if title[pos..].chars().count() <= 10 => title[..pos].trim_end(),
+        _ => title,
+    }
+}
+
+/// Endings of organisation names (simplified), longest first.
+const ORG_ENDINGS: &[&str] = &[
+    "人民代表大会常务委员会",
+    "人民代表大会",
+    "人民政府办公厅",
+    "人民政府办公室",
+    "人民政府",
+    "常务委员会",
+    "委员会办公室",
+    "委员会",
+    "办公厅",
+    "办公室",
+    "办事处",
+    "党工委",
+    "工作委员会",
+    "领导小组",
+    "人民法院",
+    "人民检察院",
+    "政府",
+    "党委",
+    "党组",
+    "工委",
+    "纪委",
+    "总局",
+    "总署",
+    "中心",
+    "公司",
+    "集团",
+    "协会",
+    "学会",
+    "联合会",
+    "研究院",
+    "厅",
+    "局",
+    "部",
+    "委",
+    "署",
+    "院",
+    "会",
+    "处",
+    "室",
+    "所",
+    "站",
+    "社",
+    "行",
+    "队",
+];
+
+/// Whether `name` (simplified) reads as an organisation: it ends with an organisation ending,
+/// is at least four characters long and holds only Han characters and brackets.
+pub fn is_org_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (4..=40).contains(&n)
+        && name
+            .chars()
+            .all(|c| crate::lang::fold::is_han(c) || "（）()".contains(c))
+        && ORG_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+/// Chinese numerals as written in dates and article numbers.
+pub const NUMERALS: &str = "〇零一二三四五六七八九十百千两";
+
+/// The value of a Chinese numeral up to 9999 (`二十一` → 21, `一百零五` → 105), or of a run
+/// of digit characters (`二〇一〇` → 2010).
+pub fn chinese_number(s: &str) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let digit = |c: char| "〇一二三四五六七八九".find(c).map(|i| (i / 3) as u32);
+    let digit = |c: char| match c {
+        '零' => Some(0),
+        '两' => Some(2),
+        c => digit(c),
+    };
+    if s.chars().all(|c| digit(c).is_some()) && s.chars().count() > 1 && !s.contains('十') {
+        return s
+            .chars()
+            .try_fold(0u32, |acc, c| Some(acc * 10 + digit(c)?));
+    }
+    let mut total = 0;
+    let mut current = 0;
+    for c in s.chars() {
+        match c {
+            '十' | '百' | '千' => {
+                let unit = match c {
+                    '十' => 10,
+                    '百' => 100,
+                    _ => 1000,
+                };
+                total += current.max(1) * unit;
+                current = 0;
+            }
+            c => current = digit(c)?,
+        }
+    }
+    Some(total + current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_types_from_titles() {
+        for (title, expected) in [
+            (
+                "关于做好2011年元旦、春节期间拥军优属拥政爱民工作的通知",
+                "通知",
+            ),
+            ("关于印发《西乡街道部门协作办法（试行）》的通知", "通知"),
+            ("西乡街道部门协作办法（试行）", "办法"),
+            ("2006年工作总结", "总结"),
+            (
+                "关于进一步服务长三角、服务长江流域、服务全国的若干意见",
+                "意见",
+            ),
+            ("上海市村民委员会选举办法", "办法"),
+            ("上海市实施《中华人民共和国义务教育法》办法", "办法"),
+            ("北京市人大常委会组成人员守则", "守则"),
+            ("某某条例实施细则", "实施细则"),
+            ("上海市人民政府令", "命令"),
+        ] {
+            assert_eq!(doc_type_of(title), Some(expected), "{title}");
+        }
+        assert_eq!(doc_type_of("浦东开发17年来"), None);
+    }
+
+    #[test]
+    fn organisations() {
+        assert!(is_org_name("中共浦东新区委员会办公室"));
+        assert!(is_org_name("上海市浦东新区人民政府"));
+        assert!(is_org_name("西乡街道党工委办公室"));
+        assert!(!is_org_name("领导"));
+        assert!(!is_org_name("各区级机关，各人民团体"));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(chinese_number("二〇一〇"), Some(2010));
+        assert_eq!(chinese_number("十二"), Some(12));
+        assert_eq!(chinese_number("三十一"), Some(31));
+        assert_eq!(chinese_number("十"), Some(10));
+        assert_eq!(chinese_number("一百零五"), Some(105));
+        assert_eq!(chinese_number("二零零八"), Some(2008));
+        assert_eq!(chinese_number("三"), Some(3));
+        assert_eq!(chinese_number("x"), None);
+    }
+}

@@ -1,0 +1,509 @@
+//! Plain data types shared by every stage: the [`Document`] the pipeline produces and the index
+//! stores, and the validated values researchers type — [`IsoDate`] and [`DocNumber`].
+//!
+//! The JSON field names of [`Document`] are a contract: `gongwen inspect`, the index's stored
+//! copy and `GET /api/documents/{id}` all return exactly this shape.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+use crate::lang::fold;
+
+/// One document: metadata in simplified Chinese, the repaired text in its original script, where
+/// it came from, and what was repaired on the way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    /// Stable id: a hash of the source bytes and the section's position in them.
+    pub id: String,
+    pub title: Option<String>,
+    /// 发文机关 as signed (署名), falling back to the title block.
+    pub issuers: Vec<String>,
+    /// Other printed forms of the issuers (title block, masthead) that an issuer filter matches.
+    pub issuer_aliases: Vec<String>,
+    /// 发文字号, normalised to the 〔〕 form.
+    pub doc_number: Option<String>,
+    pub doc_number_parts: Option<DocNumberParts>,
+    /// 成文日期, ISO 8601.
+    #[schema(value_type = Option<String>, example = "2010-12-31")]
+    pub date: Option<IsoDate>,
+    /// 印发日期, ISO 8601.
+    #[schema(value_type = Option<String>, example = "2010-12-31")]
+    pub print_date: Option<IsoDate>,
+    /// Copies printed (`共印180份`).
+    pub copies: Option<u32>,
+    /// 文种: 通知, 意见, 办法, …
+    pub doc_type: Option<String>,
+    /// 主题词.
+    pub subject_words: Vec<String>,
+    /// 主送机关.
+    pub recipients: Vec<String>,
+    /// 抄送机关.
+    pub cc: Vec<String>,
+    /// Document numbers cited in the text that are not this document's own.
+    pub cited_doc_numbers: Vec<String>,
+    /// The repaired text, in the script it was written in.
+    pub text: String,
+    /// `text` converted to simplified characters.
+    pub text_simplified: String,
+    pub source: Source,
+    pub repairs: Vec<RepairCount>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The parts of a normalised document number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DocNumberParts {
+    pub prefix: String,
+    pub year: i32,
+    pub seq: u32,
+}
+
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Source {
+    /// The path or name the file was imported under.
+    pub path: String,
+    /// SHA-256 of the original bytes: the file's key in the archive.
+    pub sha256: String,
+    /// The encoding the bytes were decoded with, e.g. `GBK`, `Big5`, `UTF-8`.
+    pub encoding: String,
+    /// How the encoding was found.
+    pub encoding_source: EncodingSource,
+    /// 1-based position of this document in its file (compilations hold several).
+    pub section: u32,
+    /// Byte range of the section in the original file, end exclusive.
+    pub byte_range: [usize; 2],
+    /// Character range of the section in the file's repaired text, end exclusive.
+    pub char_range: [usize; 2],
+}
+
+/// How the encoding of a file was determined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodingSource {
+    /// A byte-order mark.
+    Bom,
+    /// The bytes are valid UTF-8.
+    Valid,
+    /// An HTML `<meta charset>` or XML declaration that the bytes agree with.
+    Declared,
+    /// A statistical guess.
+    Guessed,
+}
+
+/// How many repairs of one kind were made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RepairCount {
+    pub kind: RepairKind,
+    pub count: usize,
+}
+
+/// The kinds of damage the pipeline repairs. Each is explained where it is repaired.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairKind {
+    /// UTF-8 text that had been decoded as GBK (`鏂囦欢`), reversed losslessly.
+    Utf8AsGbkReversed,
+    /// A pinyin annotation whose `(` swallowed half of a GBK character, reversed in GBK bytes.
+    GbkStraddleReversed,
+    /// Bytes read one out of step after a lost lead byte, re-aligned.
+    GbkRealigned,
+    /// A character recovered from a dropped private-use byte pair, chosen by context.
+    GbkDroppedPairInferred,
+    /// `區(qū)` → `區`.
+    PinyinAnnotationRemoved,
+    /// `浦府辦?2010?98號` → `〔2010〕`.
+    DocNumberBracketRestored,
+    /// `?title?` → `《title》`.
+    TitleBracketRestored,
+    /// Greek `Ο` or `○` in a Chinese-numeral year → `〇`.
+    DateZeroNormalised,
+    /// ASCII `, ; : ( )` in Chinese text → full width.
+    PunctuationWidened,
+    /// A space inside a word or sentence removed.
+    StraySpaceRemoved,
+    /// A page number inside a sentence removed.
+    PageNumberRemoved,
+    /// A hard line break inside a sentence joined.
+    LineJoined,
+}
+
+/// Something a reader of the document should know: damage that could not be repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub message: String,
+}
+
+/// The kinds of [`Warning`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The decoder met bytes that are not valid in the encoding and replaced them.
+    DecodeReplacement,
+    /// The declared charset did not fit the bytes; another encoding was used.
+    DeclaredEncodingIgnored,
+    /// A `?` that stands for a lost character which the bytes do not determine.
+    UnprovableQuestionMark,
+    /// `锟斤拷`: characters already lost before the file reached us.
+    UnrecoverableLoss,
+    /// A repaired character was chosen among a few candidates by the words around it.
+    InferredByContext,
+    /// No title could be found.
+    NoTitle,
+    /// The file could not be split at its section headers as expected.
+    SectionRangeApproximate,
+}
+
+impl Warning {
+    pub fn new(kind: WarningKind, message: impl Into<String>) -> Self {
+        Warning {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// A calendar date, validated, written as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IsoDate {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+/// Why a string is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a valid date: expected YYYY-MM-DD")]
+pub struct InvalidDate(pub String);
+
+impl IsoDate {
+    /// A date, if `year-month-day` exists in the proleptic Gregorian calendar (years 1–9999).
+    pub fn new(year: i32, month: u32, day: u32) -> Option<IsoDate> {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+            return None;
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        (day <= days).then_some(IsoDate {
+            year,
+            month: month as u8,
+            day: day as u8,
+        })
+    }
+
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    pub fn month(self) -> u32 {
+        u32::from(self.month)
+    }
+
+    pub fn day(self) -> u32 {
+        u32::from(self.day)
+    }
+
+    /// Days since 1970-01-01 (negative before it).
+    pub fn days_since_epoch(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The inverse of [`IsoDate::days_since_epoch`].
+    pub fn from_days_since_epoch(days: i64) -> Option<IsoDate> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        IsoDate::new(
+            i32::try_from(year).ok()?,
+            u32::try_from(month).ok()?,
+            u32::try_from(day).ok()?,
+        )
+    }
+}
+
+impl fmt::Display for IsoDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl FromStr for IsoDate {
+    type Err = InvalidDate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidDate(s.to_string());
+        let mut parts = s.trim().splitn(3, '-');
+        let mut next = || -> Result<u32, InvalidDate> {
+            let p = parts.next().ok_or_else(invalid)?;
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            p.parse().map_err(|_| invalid())
+        };
+        let (y, m, d) = (next()?, next()?, next()?);
+        IsoDate::new(i32::try_from(y).map_err(|_| invalid())?, m, d).ok_or_else(invalid)
+    }
+}
+
+impl Serialize for IsoDate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A document number (发文字号) such as `浦府办〔2010〕98号`, however it was typed: any bracket
+/// pair (〔〕 [] () （） 【】 ［］ 〖〗 ﹝﹞, or the `?` left where a bracket was lost), traditional
+/// or simplified, with or without 第 before the serial.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DocNumber {
+    prefix: String,
+    year: i32,
+    seq: u32,
+}
+
+const OPEN_BRACKETS: &[char] = &[
+    '〔', '[', '(', '（', '【', '［', '〖', '﹝', '?', '？', '{', '｛',
+];
+const CLOSE_BRACKETS: &[char] = &[
+    '〕', ']', ')', '）', '】', '］', '〗', '﹞', '?', '？', '}', '｝',
+];
+
+impl DocNumber {
+    /// Finds every document number in `text`, returning each with its byte range.
+    pub fn find_all(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
+        let mut found = Vec::new();
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if let Some((end, number)) = Self::match_at(&chars, i) {
+                // Widen the prefix leftwards over Han characters (at most 12).
+                let start_char = Self::prefix_start(&chars, i);
+                let start = chars[start_char].0;
+                let end_byte = chars.get(end).map_or(text.len(), |c| c.0);
+                let prefix: String = chars[start_char..i].iter().map(|c| c.1).collect();
+                let prefix = fold::to_simplified(&prefix);
+                found.push((
+                    start..end_byte,
+                    DocNumber {
+                        prefix,
+                        year: number.0,
+                        seq: number.1,
+                    },
+                ));
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+
+    /// The first character index of the prefix (机关代字) ending just before `bracket`. In running
+    /// text the prefix follows other words, so it stops at characters that do not occur in
+    /// issuer abbreviations but do join words and clauses (和, 的, 据, 按 …).
+    fn prefix_start(chars: &[(usize, char)], bracket: usize) -> usize {
+        let mut start = bracket;
+        while start > 0
+            && bracket - start < MAX_PREFIX_CHARS
+            && is_prefix_char(chars[start - 1].1)
+            && !PREFIX_STOP_CHARS.contains(chars[start - 1].1)
+        {
+            start -= 1;
+        }
+        start
+    }
+
+    /// Matches `〔2010〕98号` at `chars[i]` (the opening bracket) after a Han prefix; returns the
+    /// index after `号` and (year, serial).
+    fn match_at(chars: &[(usize, char)], i: usize) -> Option<(usize, (i32, u32))> {
+        if i == 0
+            || !is_prefix_char(chars[i - 1].1)
+            || PREFIX_STOP_CHARS.contains(chars[i - 1].1)
+            || !OPEN_BRACKETS.contains(&chars[i].1)
+        {
+            return None;
+        }
+        let digits = |from: usize, max: usize| -> (usize, String) {
+            let mut j = from;
+            let mut s = String::new();
+            while j < chars.len() && s.len() < max {
+                match fold::ascii_digit(chars[j].1) {
+                    Some(d) => s.push(d),
+                    None => break,
+                }
+                j += 1;
+            }
+            (j, s)
+        };
+        let (j, year) = digits(i + 1, 4);
+        if year.len() != 4 || j >= chars.len() || !CLOSE_BRACKETS.contains(&chars[j].1) {
+            return None;
+        }
+        let mut k = j + 1;
+        if k < chars.len() && chars[k].1 == '第' {
+            k += 1;
+        }
+        let (k, seq) = digits(k, 6);
+        if seq.is_empty() || k >= chars.len() || !matches!(chars[k].1, '号' | '號') {
+            return None;
+        }
+        let year: i32 = year.parse().ok()?;
+        let seq: u32 = seq.parse().ok()?;
+        (1900..=2100)
+            .contains(&year)
+            .then_some((k + 1, (year, seq)))
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn year(&self) -> i32 {
+        self.year
+    }
+
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    pub fn parts(&self) -> DocNumberParts {
+        DocNumberParts {
+            prefix: self.prefix.clone(),
+            year: self.year,
+            seq: self.seq,
+        }
+    }
+}
+
+const MAX_PREFIX_CHARS: usize = 10;
+
+/// Characters that end a prefix when scanning leftwards from the bracket: function words and
+/// verbs that introduce a citation (根据, 按照, 依据, 印发, 见, 和, 与 …).
+const PREFIX_STOP_CHARS: &str =
+    "和与及的据照见按依以于在将是为对由经即或并等如同附转请把被从向了号號第和與對為將據見";
+
+/// A character that can be part of a document-number prefix: Han, or a Latin letter (some
+/// prefixes carry one, e.g. `京政发`, `沪府规`, but also `ZJ`).
+fn is_prefix_char(c: char) -> bool {
+    fold::is_han(c) || c.is_ascii_alphabetic()
+}
+
+/// Why a string is not a document number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a document number: expected a prefix, a four-digit year in brackets and a serial, e.g. 浦府办〔2010〕98号"
+)]
+pub struct InvalidDocNumber(pub String);
+
+impl FromStr for DocNumber {
+    type Err = InvalidDocNumber;
+
+    /// Parses a string that is exactly one document number (surrounding spaces allowed).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        match DocNumber::find_all(trimmed).as_slice() {
+            [(range, number)] if range.start == 0 && range.end == trimmed.len() => {
+                Ok(number.clone())
+            }
+            _ => Err(InvalidDocNumber(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for DocNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}〔{}〕{}号", self.prefix, self.year, self.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_validate_and_round_trip() {
+        assert_eq!(
+            "2010-12-31".parse::<IsoDate>().unwrap().to_string(),
+            "2010-12-31"
+        );
+        assert!("2010-02-29".parse::<IsoDate>().is_err());
+        assert!("2008-02-29".parse::<IsoDate>().is_ok());
+        assert!("2010-13-01".parse::<IsoDate>().is_err());
+        assert!("20101231".parse::<IsoDate>().is_err());
+        assert!("2010-1x-01".parse::<IsoDate>().is_err());
+        for s in ["1970-01-01", "2000-02-29", "1949-10-01", "2099-12-31"] {
+            let d: IsoDate = s.parse().unwrap();
+            assert_eq!(
+                IsoDate::from_days_since_epoch(d.days_since_epoch()),
+                Some(d)
+            );
+        }
+        assert_eq!(IsoDate::new(1970, 1, 2).unwrap().days_since_epoch(), 1);
+    }
+
+    #[test]
+    fn doc_numbers_parse_in_every_bracket_form() {
+        let canonical = "浦府办〔2010〕98号";
+        for typed in [
+            "浦府办〔2010〕98号",
+            "浦府辦[2010]98號",
+            "浦府办(2010)98号",
+            "浦府办（2010）98号",
+            "浦府办【2010】98号",
+            "浦府办［2010］98号",
+            "浦府辦?2010?98號",
+            "浦府办〔2010〕第98号",
+            " 浦府办﹝２０１０﹞９８号 ",
+        ] {
+            let n: DocNumber = typed.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(n.to_string(), canonical, "{typed}");
+        }
+        let n: DocNumber = "浦委辦發〔2008〕12號".parse().unwrap();
+        assert_eq!(n.parts().prefix, "浦委办发");
+        assert_eq!((n.year(), n.seq()), (2008, 12));
+        assert!("浦府办2010年98号".parse::<DocNumber>().is_err());
+        assert!("〔2010〕98号".parse::<DocNumber>().is_err());
+    }
+
+    #[test]
+    fn doc_numbers_are_found_inside_text() {
+        let text = "根据《通知》（沪委办〔2008〕12号，以下简称）和浦委办发〔2008〕12号";
+        let found: Vec<String> = DocNumber::find_all(text)
+            .into_iter()
+            .map(|(_, n)| n.to_string())
+            .collect();
+        assert_eq!(found, ["沪委办〔2008〕12号", "浦委办发〔2008〕12号"]);
+    }
+}

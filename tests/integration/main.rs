@@ -1,0 +1,4 @@
+//! The integration tests: one binary, one module per stage of the pipeline.
+
+mod ingest;
+mod support;

@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use gongwen::ingest::Pipeline;
+use gongwen::model::Document;
+use serde_json::Value;
+
+/// A path inside the repository.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A fixture file's text.
+pub fn fixture(relative: &str) -> String {
+    let path = repo_path("tests/fixtures").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A directory of the shared samples, or `None` (with a notice) where they are not installed.
+pub fn samples_dir(sub: &str) -> Option<PathBuf> {
+    let dir = repo_path("../shared/samples").join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("notice: {} is absent; skipping this test", dir.display());
+        None
+    }
+}
+
+/// The bundled seed compilation, as the repository names it.
+pub const SEED: &str = "corpus/compilation-pudong-2006-2010.txt";
+
+/// The seed compilation run through the pipeline (once per test binary).
+pub fn ingest_seed() -> Vec<Document> {
+    static DOCS: OnceLock<Vec<Document>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let bytes = std::fs::read(repo_path(SEED)).expect("the seed is bundled");
+        Pipeline::default()
+            .ingest_bytes(SEED, &bytes)
+            .expect("the seed ingests")
+    })
+    .clone()
+}
+
+/// `value` with full-width ，；：（） folded to ASCII, for comparisons that ignore width.
+pub fn width_folded(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(
+            s.chars()
+                .map(|c| match c {
+                    '，' => ',',
+                    '；' => ';',
+                    '：' => ':',
+                    '（' => '(',
+                    '）' => ')',
+                    c => c,
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(width_folded).collect()),
+        other => other.clone(),
+    }
+}
