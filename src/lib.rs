@@ -15,7 +15,16 @@
 //! - [`lang`]: language resources: traditional → simplified folding, the jieba lexicon,
 //!   Mandarin readings.
 //! - [`ingest`]: decoding, repair, compilation splitting and metadata extraction.
+//! - [`analysis`]: the tantivy tokenizers (jieba words, characters) over folded text.
+//! - [`index`]: the declared schema, documents → index fields, the data directory (archive of
+//!   originals, index generations).
+//! - [`search`]: the query language, filters, ranking, facets and snippets.
+//! - [`import`]: bulk import and reindex on all cores.
 
+pub mod analysis;
+pub mod import;
+pub mod index;
 pub mod ingest;
 pub mod lang;
 pub mod model;
+pub mod search;

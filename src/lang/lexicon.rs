@@ -49,7 +49,12 @@ pub fn plausibility(chars: &[char]) -> i32 {
         .enumerate()
         .map(|(i, &c)| match c {
             c if fold::is_han(c) => han_score(c),
-            c if c.is_ascii_alphabetic() && is_han_at(i.checked_sub(1)) && is_han_at(Some(i + 1)) => -3,
+            c if c.is_ascii_alphabetic()
+                && is_han_at(i.checked_sub(1))
+                && is_han_at(Some(i + 1)) =>
+            {
+                -3
+            }
             c if fold::is_cjk_punct(c) => 1,
             '\u{E000}'..='\u{F8FF}' | '\u{FFFD}' => -4,
             c if c.is_control() && c != '\n' && c != '\t' => -4,

@@ -1,4 +1,5 @@
 //! The integration tests: one binary, one module per stage of the pipeline.
 
 mod ingest;
+mod search;
 mod support;

@@ -1,0 +1,284 @@
+//! Analysis: text → index tokens, for tantivy and for query building alike.
+//!
+//! Both analyzers read the *folded* text ([`fold_for_search`]: simplified, half width, lower
+//! case), which has exactly as many characters as the original, so every token's offsets point
+//! at the original characters and snippets highlight traditional text correctly.
+//!
+//! Two fields carry each text, for two different jobs:
+//!
+//! - **words** ([`WORDS`]): jieba-rs segmentation, for BM25 ranking on meaningful units. A
+//!   long word also yields the dictionary words inside it (浦东 and 新区 in 浦东新区, 农业 in
+//!   中国农业发展银行), placed at the *same position* as the word they belong to, so the
+//!   positions of consecutive words stay consecutive and proximity scoring keeps working.
+//! - **characters** ([`CHARS`]): one token per Han character (and per run of Latin letters or
+//!   digits), at its character index, punctuation and spaces leaving gaps. This is what a
+//!   query must match: a phrase of characters is found whatever jieba made of the surrounding
+//!   text (segmentation depends on context, and a word inside a longer word, or a single
+//!   character, is not a word token), and a quoted phrase matches exactly the adjacent
+//!   characters, never across punctuation.
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+use crate::lang::{fold, lexicon};
+
+/// Name under which the word analyzer is registered.
+pub const WORDS: &str = "gongwen_words";
+/// Name under which the character analyzer is registered.
+pub const CHARS: &str = "gongwen_chars";
+
+/// A token with byte offsets into the original (unfolded) text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analyzed {
+    pub text: String,
+    pub position: usize,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// Byte offset of every character of `text`, and the text's length at the end.
+fn char_offsets(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect()
+}
+
+/// Whether a folded token carries no searchable content (spaces, punctuation, symbols).
+fn is_noise(token: &str) -> bool {
+    token.chars().all(|c| !c.is_alphanumeric())
+}
+
+/// The word tokens of `text`.
+pub fn words(text: &str) -> Vec<Analyzed> {
+    let folded = fold::fold_for_search(text);
+    let offsets = char_offsets(text);
+    let tokens = lexicon::jieba().cut_for_search(&folded, false);
+    // jieba emits a word's sub-words right before the word: walking backwards, a token inside
+    // the span of the word after it is one of its sub-words.
+    let mut is_part = vec![false; tokens.len()];
+    let mut owner: Option<(usize, usize)> = None;
+    for (i, token) in tokens.iter().enumerate().rev() {
+        match owner {
+            Some((start, end))
+                if token.start >= start
+                    && token.end <= end
+                    && token.end - token.start < end - start =>
+            {
+                is_part[i] = true;
+            }
+            _ => owner = Some((token.start, token.end)),
+        }
+    }
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut position = 0usize;
+    let mut parts: Vec<Analyzed> = Vec::new();
+    for (token, part) in tokens.iter().zip(is_part) {
+        if is_noise(token.word) {
+            continue;
+        }
+        let analyzed = Analyzed {
+            text: token.word.to_string(),
+            position,
+            from: offsets[token.start],
+            to: offsets[token.end],
+        };
+        if part {
+            parts.push(analyzed);
+        } else {
+            out.push(analyzed);
+            for mut p in parts.drain(..) {
+                p.position = position;
+                out.push(p);
+            }
+            position += 1;
+        }
+    }
+    out
+}
+
+/// The character tokens of `text`.
+pub fn chars(text: &str) -> Vec<Analyzed> {
+    let folded: Vec<char> = fold::fold_for_search(text).chars().collect();
+    let offsets = char_offsets(text);
+    let mut out = Vec::with_capacity(folded.len());
+    let mut i = 0;
+    while i < folded.len() {
+        let c = folded[i];
+        let run = if c.is_ascii_alphanumeric() {
+            folded[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count()
+        } else if c.is_alphanumeric() {
+            1
+        } else {
+            i += 1;
+            continue;
+        };
+        out.push(Analyzed {
+            text: folded[i..i + run].iter().collect(),
+            position: i,
+            from: offsets[i],
+            to: offsets[i + run],
+        });
+        i += run;
+    }
+    out
+}
+
+/// A tantivy tokenizer over one of the analyzers above.
+#[derive(Clone)]
+pub struct GongwenTokenizer {
+    analyze: fn(&str) -> Vec<Analyzed>,
+    token: Token,
+}
+
+impl GongwenTokenizer {
+    pub fn words() -> Self {
+        GongwenTokenizer {
+            analyze: words,
+            token: Token::default(),
+        }
+    }
+
+    pub fn chars() -> Self {
+        GongwenTokenizer {
+            analyze: chars,
+            token: Token::default(),
+        }
+    }
+}
+
+/// The tokens of one text, handed to tantivy one at a time through a reused [`Token`].
+pub struct GongwenTokenStream<'a> {
+    tokens: std::vec::IntoIter<Analyzed>,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for GongwenTokenizer {
+    type TokenStream<'a> = GongwenTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> GongwenTokenStream<'a> {
+        self.token.reset();
+        GongwenTokenStream {
+            tokens: (self.analyze)(text).into_iter(),
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for GongwenTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some(next) = self.tokens.next() else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&next.text);
+        self.token.position = next.position;
+        self.token.offset_from = next.from;
+        self.token.offset_to = next.to;
+        self.token.position_length = 1;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// Registers both analyzers on `index`.
+pub fn register(index: &tantivy::Index) {
+    let manager = index.tokenizers();
+    manager.register(WORDS, GongwenTokenizer::words());
+    manager.register(CHARS, GongwenTokenizer::chars());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(tokens: &[Analyzed]) -> Vec<(&str, usize)> {
+        tokens
+            .iter()
+            .map(|t| (t.text.as_str(), t.position))
+            .collect()
+    }
+
+    #[test]
+    fn sub_words_share_their_words_position() {
+        let tokens = words("浦东新区人民政府");
+        let pos = |w: &str| tokens.iter().find(|t| t.text == w).map(|t| t.position);
+        assert!(pos("浦东新区").is_some(), "{tokens:?}");
+        assert_eq!(pos("浦东"), pos("浦东新区"));
+        assert_eq!(pos("新区"), pos("浦东新区"));
+        assert_eq!(pos("人民政府"), pos("浦东新区").map(|p| p + 1));
+        let bank = words("中国农业发展银行");
+        assert!(bank.iter().any(|t| t.text == "农业"), "{bank:?}");
+    }
+
+    #[test]
+    fn traditional_text_gets_simplified_tokens_with_original_offsets() {
+        let text = "擁軍優屬，浦東新區";
+        let tokens = words(text);
+        let yongjun = tokens.iter().find(|t| t.text == "拥军").expect("拥军");
+        assert_eq!(&text[yongjun.from..yongjun.to], "擁軍");
+        let pudong = tokens.iter().find(|t| t.text == "浦东").expect("浦东");
+        assert_eq!(&text[pudong.from..pudong.to], "浦東");
+        assert!(tokens.iter().all(|t| t.text != "，"));
+    }
+
+    #[test]
+    fn characters_keep_gaps_for_punctuation() {
+        let tokens = chars("拥军、优属 2010年ＡＢＣ");
+        assert_eq!(
+            texts(&tokens),
+            [
+                ("拥", 0),
+                ("军", 1),
+                ("优", 3),
+                ("属", 4),
+                ("2010", 6),
+                ("年", 10),
+                ("abc", 11)
+            ]
+        );
+        let abc = tokens.last().unwrap();
+        assert_eq!(&"拥军、优属 2010年ＡＢＣ"[abc.from..abc.to], "ＡＢＣ");
+    }
+
+    #[test]
+    fn mixed_and_full_width_text() {
+        let text = "浦府辦〔２０１０〕98號";
+        let tokens = chars(text);
+        assert_eq!(
+            texts(&tokens),
+            [
+                ("浦", 0),
+                ("府", 1),
+                ("办", 2),
+                ("2010", 4),
+                ("98", 9),
+                ("号", 11)
+            ]
+        );
+        assert_eq!(&text[tokens[3].from..tokens[3].to], "２０１０");
+        let words = words("關於印發《辦法》的通知");
+        assert!(words.iter().any(|t| t.text == "关于"), "{words:?}");
+        assert!(words.iter().any(|t| t.text == "通知"));
+    }
+
+    #[test]
+    fn the_tantivy_stream_reports_every_token() {
+        let mut tokenizer = GongwenTokenizer::chars();
+        let mut stream = tokenizer.token_stream("通知。");
+        let mut seen = Vec::new();
+        while stream.advance() {
+            seen.push((stream.token().text.clone(), stream.token().offset_from));
+        }
+        assert_eq!(seen, [("通".to_string(), 0), ("知".to_string(), 3)]);
+    }
+}

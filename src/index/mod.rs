@@ -1,0 +1,295 @@
+//! The tantivy index on disk: its declared [`schema`], the conversion of a [`Document`] into
+//! index fields, and the [`store`] that lays out the data directory (the archive of original
+//! files and the index generations, swapped atomically).
+
+pub mod schema;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::TermQuery;
+use tantivy::schema::{Facet, IndexRecordOption, Value};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analysis;
+use crate::lang::fold;
+use crate::model::{Document, IsoDate};
+use schema::{Fields, SchemaError, SchemaSpec};
+
+/// The file in an index directory that records the schema version it was built with.
+const VERSION_FILE: &str = "gongwen-index.json";
+
+/// Why the index could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The index was built with another schema version.
+    #[error(
+        "the index at {path} was built with schema version {found}, this gongwen uses version {expected}: run `gongwen reindex` to rebuild it from the archive"
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    /// No index exists where one was expected.
+    #[error("no index at {0}: import documents first (`gongwen import`)")]
+    Missing(PathBuf),
+    /// The declared schema is unusable.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// tantivy failed.
+    #[error("index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// A stored document could not be read back.
+    #[error("stored document is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// An open index: tantivy's index and reader, and the field handles.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    dir: PathBuf,
+    version: u32,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Creates an empty index in `dir` (created if needed).
+    pub fn create(dir: &Path) -> Result<SearchIndex, IndexError> {
+        let spec = SchemaSpec::bundled()?;
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let index = Index::create_in_dir(dir, spec.build())?;
+        let marker = serde_json::json!({ "schema": spec.name, "schema_version": spec.version });
+        let marker_path = dir.join(VERSION_FILE);
+        std::fs::write(&marker_path, marker.to_string()).map_err(|source| IndexError::Io {
+            path: marker_path,
+            source,
+        })?;
+        Self::wrap(index, dir, spec.version)
+    }
+
+    /// Opens the index in `dir`, refusing one built with another schema version.
+    pub fn open(dir: &Path) -> Result<SearchIndex, IndexError> {
+        let spec = SchemaSpec::bundled()?;
+        if !dir.join("meta.json").exists() {
+            return Err(IndexError::Missing(dir.to_path_buf()));
+        }
+        let found = std::fs::read_to_string(dir.join(VERSION_FILE))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["schema_version"].as_u64());
+        if found != Some(u64::from(spec.version)) {
+            return Err(IndexError::SchemaVersion {
+                path: dir.to_path_buf(),
+                found: found.map_or_else(|| "unknown".to_string(), |v| v.to_string()),
+                expected: spec.version,
+            });
+        }
+        let index = Index::open_in_dir(dir)?;
+        Self::wrap(index, dir, spec.version)
+    }
+
+    fn wrap(index: Index, dir: &Path, version: u32) -> Result<SearchIndex, IndexError> {
+        analysis::register(&index);
+        let fields = Fields::from_schema(&index.schema())?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            dir: dir.to_path_buf(),
+            version,
+        })
+    }
+
+    /// A writer with a memory budget of `heap_bytes`, split over `threads` indexing threads.
+    pub fn writer(&self, heap_bytes: usize, threads: usize) -> Result<IndexWriter, IndexError> {
+        Ok(self
+            .index
+            .writer_with_num_threads(threads.max(1), heap_bytes)?)
+    }
+
+    /// Makes committed changes visible to searches.
+    pub fn reload(&self) -> Result<(), IndexError> {
+        Ok(self.reader.reload()?)
+    }
+
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn schema_version(&self) -> u32 {
+        self.version
+    }
+
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+
+    /// Number of searchable documents.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    /// Bytes the index takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        dir_size(&self.dir)
+    }
+
+    /// The stored document with this id.
+    pub fn document(&self, id: &str) -> Result<Option<Document>, IndexError> {
+        let searcher = self.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let hits = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match hits.first() {
+            Some((_, address)) => {
+                let stored: TantivyDocument = searcher.doc(*address)?;
+                Ok(Some(self.stored_document(&stored)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The [`Document`] kept in a stored tantivy document.
+    pub fn stored_document(&self, stored: &TantivyDocument) -> Result<Document, IndexError> {
+        let json = stored
+            .get_first(self.fields.document)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| IndexError::Corrupt("no document field".to_string()))?;
+        serde_json::from_str(json).map_err(|e| IndexError::Corrupt(e.to_string()))
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn date_time(date: IsoDate) -> DateTime {
+    DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400)
+}
+
+/// The facet path for one value (a single path component, `/` in values escaped by tantivy).
+pub fn facet(value: &str) -> Facet {
+    Facet::from_path([value])
+}
+
+/// The year a document is filed under: its date's, else its print date's, else its number's.
+pub fn filing_year(doc: &Document) -> Option<i32> {
+    doc.date
+        .or(doc.print_date)
+        .map(IsoDate::year)
+        .or(doc.doc_number_parts.as_ref().map(|p| p.year))
+}
+
+/// The index fields of `doc`.
+pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<TantivyDocument, IndexError> {
+    let mut out = TantivyDocument::default();
+    out.add_text(fields.id, &doc.id);
+    if let Some(title) = &doc.title {
+        out.add_text(fields.title, title);
+        out.add_text(fields.title_chars, title);
+    }
+    out.add_text(fields.body, &doc.text);
+    out.add_text(fields.body_chars, &doc.text);
+    for issuer in doc.issuers.iter().chain(&doc.issuer_aliases) {
+        out.add_text(fields.issuer, fold::to_simplified(issuer));
+    }
+    for issuer in &doc.issuers {
+        out.add_facet(fields.issuer_facet, facet(issuer));
+    }
+    if let (Some(number), Some(parts)) = (&doc.doc_number, &doc.doc_number_parts) {
+        out.add_text(fields.doc_number, number);
+        out.add_text(fields.doc_number_prefix, &parts.prefix);
+        out.add_i64(fields.doc_number_year, i64::from(parts.year));
+        out.add_i64(fields.doc_number_seq, i64::from(parts.seq));
+    }
+    if let Some(date) = doc.date {
+        out.add_date(fields.date, date_time(date));
+    }
+    if let Some(date) = doc.print_date {
+        out.add_date(fields.print_date, date_time(date));
+    }
+    if let Some(date) = doc.date.or(doc.print_date) {
+        out.add_i64(fields.date_days, date.days_since_epoch());
+    }
+    if let Some(year) = filing_year(doc) {
+        out.add_i64(fields.year, i64::from(year));
+        out.add_facet(fields.year_facet, facet(&year.to_string()));
+    }
+    if let Some(doc_type) = &doc.doc_type {
+        out.add_text(fields.doc_type, doc_type);
+        out.add_facet(fields.doc_type_facet, facet(doc_type));
+    }
+    for word in &doc.subject_words {
+        out.add_text(fields.subject, word);
+        out.add_facet(fields.subject_facet, facet(word));
+    }
+    for recipient in &doc.recipients {
+        out.add_text(fields.recipients, recipient);
+    }
+    for cc in &doc.cc {
+        out.add_text(fields.cc, cc);
+    }
+    for number in &doc.cited_doc_numbers {
+        out.add_text(fields.cited_doc_numbers, number);
+    }
+    out.add_text(fields.source_sha256, &doc.source.sha256);
+    out.add_i64(fields.source_section, i64::from(doc.source.section));
+    out.add_text(fields.encoding, &doc.source.encoding);
+    let json = serde_json::to_string(doc).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+    out.add_text(fields.document, json);
+    Ok(out)
+}
+
+/// Replaces any document with the same id by `doc` (importing the same document twice leaves
+/// one copy).
+pub fn upsert(writer: &IndexWriter, fields: &Fields, doc: &Document) -> Result<(), IndexError> {
+    writer.delete_term(Term::from_field_text(fields.id, &doc.id));
+    writer.add_document(to_tantivy(doc, fields)?)?;
+    Ok(())
+}

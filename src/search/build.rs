@@ -1,0 +1,295 @@
+//! Parsed query + filters → a tantivy query (see the module above for the rules).
+
+use std::ops::Bound;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DateTime, Term};
+
+use super::query::Node;
+use super::{BuiltQuery, Filters};
+use crate::analysis;
+use crate::index::schema::Fields;
+use crate::lang::{fold, lexicon};
+use crate::model::{DocNumber, IsoDate};
+
+/// How much a match in the title counts against one in the body.
+const TITLE_BOOST: f32 = 3.0;
+/// How much the whole title matching a term, as typed, adds.
+const TITLE_PHRASE_BOOST: f32 = 5.0;
+/// What a multi-word term occurring as typed (its words adjacent) adds, per word. A constant:
+/// a phrase of everyday characters is rare as a phrase even when each character is common, so
+/// its BM25 (built from the characters' frequencies) would understate it.
+const PROXIMITY_SCORE_PER_WORD: f32 = 3.0;
+/// How much bearing the document number typed adds: enough to rank it above any text match.
+const OWN_NUMBER_BOOST: f32 = 100.0;
+
+type Q = Box<dyn Query>;
+
+pub fn build(fields: &Fields, node: Option<&Node>, filters: &Filters) -> BuiltQuery {
+    let mut builder = Builder {
+        fields,
+        highlights: Vec::new(),
+    };
+    let mut clauses: Vec<(Occur, Q)> = Vec::new();
+    if let Some(node) = node {
+        match node {
+            Node::Not(inner) => {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+                if let Some(q) = builder.node(inner, true) {
+                    clauses.push((Occur::MustNot, q));
+                }
+            }
+            node => {
+                if let Some(q) = builder.node(node, false) {
+                    clauses.push((Occur::Must, q));
+                }
+            }
+        }
+    }
+    for filter in builder.filters(filters) {
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+    }
+    let query: Q = if clauses.is_empty() {
+        Box::new(AllQuery)
+    } else if clauses.iter().all(|(occur, _)| *occur == Occur::Must) && clauses.len() == 1 {
+        clauses.remove(0).1
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    };
+    BuiltQuery {
+        query,
+        highlights: builder.highlights,
+    }
+}
+
+struct Builder<'a> {
+    fields: &'a Fields,
+    highlights: Vec<String>,
+}
+
+fn term(field: Field, text: &str) -> Q {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn boosted(query: Q, boost: f32) -> Q {
+    Box::new(BoostQuery::new(query, boost))
+}
+
+/// `text` as a run of characters in a character field: a term for one token, a phrase (with
+/// the gaps punctuation leaves) for several; `None` when nothing in it is searchable.
+fn characters(field: Field, text: &str) -> Option<Q> {
+    let tokens = analysis::chars(text);
+    let first = tokens.first()?.position;
+    if tokens.len() == 1 {
+        return Some(Box::new(TermQuery::new(
+            Term::from_field_text(field, &tokens[0].text),
+            IndexRecordOption::WithFreqs,
+        )));
+    }
+    let terms = tokens
+        .iter()
+        .map(|t| (t.position - first, Term::from_field_text(field, &t.text)))
+        .collect();
+    Some(Box::new(PhraseQuery::new_with_offset(terms)))
+}
+
+/// The words of a typed term, as the segmenter reads them (without sub-words).
+fn query_words(text: &str) -> Vec<String> {
+    let folded = fold::fold_for_search(text);
+    lexicon::jieba()
+        .cut(&folded, false)
+        .into_iter()
+        .map(|t| t.word.trim().to_string())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+impl Builder<'_> {
+    fn node(&mut self, node: &Node, negated: bool) -> Option<Q> {
+        match node {
+            Node::Text { text, title_only } => self.text(text, *title_only, negated),
+            Node::Phrase { text, title_only } => self.phrase(text, *title_only, negated),
+            Node::Number(number) => Some(self.number(number, negated)),
+            Node::Issuer(value) => Some(term(self.fields.issuer, &fold::to_simplified(value))),
+            Node::OwnNumber(number) => Some(term(self.fields.doc_number, &number.to_string())),
+            Node::DocType(value) => Some(term(self.fields.doc_type, &fold::to_simplified(value))),
+            Node::Subject(value) => Some(term(self.fields.subject, &fold::to_simplified(value))),
+            Node::Year(range) => Some(Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(
+                    self.fields.year,
+                    i64::from(*range.start()),
+                )),
+                Bound::Included(Term::from_field_i64(
+                    self.fields.year,
+                    i64::from(*range.end()),
+                )),
+            ))),
+            Node::Date(from, to) => Some(self.date_range(*from, *to)),
+            Node::And(children) => {
+                let mut clauses: Vec<(Occur, Q)> = Vec::new();
+                for child in children {
+                    match child {
+                        Node::Not(inner) => {
+                            if let Some(q) = self.node(inner, !negated) {
+                                clauses.push((Occur::MustNot, q));
+                            }
+                        }
+                        child => {
+                            if let Some(q) = self.node(child, negated) {
+                                clauses.push((Occur::Must, q));
+                            }
+                        }
+                    }
+                }
+                if clauses.is_empty() {
+                    return None;
+                }
+                if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Some(Box::new(BooleanQuery::new(clauses)))
+            }
+            Node::Or(children) => {
+                let clauses: Vec<(Occur, Q)> = children
+                    .iter()
+                    .filter_map(|child| self.node(child, negated))
+                    .map(|q| (Occur::Should, q))
+                    .collect();
+                (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Q)
+            }
+            Node::Not(inner) => {
+                let q = self.node(inner, !negated)?;
+                Some(Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(AllQuery)),
+                    (Occur::MustNot, q),
+                ])))
+            }
+        }
+    }
+
+    fn text(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
+        let words = query_words(text);
+        if words.is_empty() {
+            return None;
+        }
+        let f = self.fields;
+        let (chars_field, words_field) = if title_only {
+            (f.title_chars, f.title)
+        } else {
+            (f.body_chars, f.body)
+        };
+        let mut clauses: Vec<(Occur, Q)> = Vec::new();
+        for word in &words {
+            clauses.push((Occur::Must, characters(chars_field, word)?));
+            clauses.push((Occur::Should, term(words_field, word)));
+            if !title_only {
+                clauses.push((Occur::Should, boosted(term(f.title, word), TITLE_BOOST)));
+            }
+        }
+        if !title_only && let Some(q) = characters(f.title_chars, text) {
+            clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
+        }
+        if words.len() > 1
+            && let Some(q) = characters(chars_field, text)
+        {
+            let score = PROXIMITY_SCORE_PER_WORD * words.len() as f32;
+            clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(q, score))));
+        }
+        if !negated {
+            if words.len() > 1 {
+                self.highlights.push(text.to_string());
+            }
+            self.highlights.extend(words);
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn phrase(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
+        let f = self.fields;
+        let chars_field = if title_only {
+            f.title_chars
+        } else {
+            f.body_chars
+        };
+        let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, characters(chars_field, text)?)];
+        if !title_only && let Some(q) = characters(f.title_chars, text) {
+            clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
+        }
+        let words_field = if title_only { f.title } else { f.body };
+        for word in query_words(text) {
+            clauses.push((Occur::Should, term(words_field, &word)));
+        }
+        if !negated {
+            self.highlights.push(text.to_string());
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn number(&mut self, number: &DocNumber, negated: bool) -> Q {
+        let normalised = number.to_string();
+        let mut clauses: Vec<(Occur, Q)> = vec![(
+            Occur::Should,
+            boosted(term(self.fields.doc_number, &normalised), OWN_NUMBER_BOOST),
+        )];
+        if let Some(q) = characters(self.fields.body_chars, &normalised) {
+            clauses.push((Occur::Should, q));
+        }
+        if !negated {
+            self.highlights.push(normalised);
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    fn date_range(&self, from: Option<IsoDate>, to: Option<IsoDate>) -> Q {
+        let at = |d: IsoDate| {
+            Term::from_field_date(
+                self.fields.date,
+                DateTime::from_timestamp_secs(d.days_since_epoch() * 86_400),
+            )
+        };
+        Box::new(RangeQuery::new(
+            from.map_or(Bound::Unbounded, |d| Bound::Included(at(d))),
+            to.map_or(Bound::Unbounded, |d| Bound::Included(at(d))),
+        ))
+    }
+
+    fn filters(&self, filters: &Filters) -> Vec<Q> {
+        let f = self.fields;
+        let mut out: Vec<Q> = Vec::new();
+        if let Some(issuer) = &filters.issuer {
+            out.push(term(f.issuer, fold::to_simplified(issuer.trim()).as_str()));
+        }
+        if let Some(doc_type) = &filters.doc_type {
+            out.push(term(
+                f.doc_type,
+                fold::to_simplified(doc_type.trim()).as_str(),
+            ));
+        }
+        if let Some(subject) = &filters.subject {
+            out.push(term(
+                f.subject,
+                fold::to_simplified(subject.trim()).as_str(),
+            ));
+        }
+        if let Some(year) = filters.year {
+            out.push(Box::new(TermQuery::new(
+                Term::from_field_i64(f.year, i64::from(year)),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if filters.date_from.is_some() || filters.date_to.is_some() {
+            out.push(self.date_range(filters.date_from, filters.date_to));
+        }
+        if let Some(number) = &filters.doc_number {
+            out.push(term(f.doc_number, &number.to_string()));
+        }
+        out
+    }
+}

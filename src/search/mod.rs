@@ -1,0 +1,282 @@
+//! Search: a query string and filters → ranked hits with snippets, an exact total, and facet
+//! counts over the filtered result set.
+//!
+//! How a query becomes a tantivy query ([`build`]):
+//! - free text must occur: every word the segmenter finds in it must occur as a run of
+//!   characters (in the character field, so a word inside a longer word, or one split
+//!   differently in the document, still counts); the words score by BM25 in the word fields,
+//!   a match in the title counts three times, and the whole term occurring as typed (the
+//!   proximity of its words) scores extra;
+//! - a quoted phrase must occur exactly, its characters adjacent;
+//! - a document number in any bracket form matches the document that bears it (ranked far
+//!   above the rest) and, as text, the documents that cite it;
+//! - filters narrow the result set without changing scores.
+//!
+//! Ties in relevance are broken by date, newest first.
+
+mod build;
+pub mod query;
+pub mod snippet;
+
+use serde::Serialize;
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{Count, FacetCollector, MultiCollector, TopDocs};
+use tantivy::query::Query;
+use tantivy::{DocAddress, Order, Score, TantivyDocument};
+use utoipa::ToSchema;
+
+use crate::index::{IndexError, SearchIndex};
+use crate::model::{DocNumber, IsoDate};
+pub use query::QueryError;
+
+/// The most hits one request returns.
+pub const MAX_LIMIT: usize = 100;
+/// Hits returned when no limit is given.
+pub const DEFAULT_LIMIT: usize = 10;
+/// The longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+/// Values listed per facet.
+const FACET_VALUES: usize = 20;
+
+/// Filters that narrow a search; all must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Any printed form of an issuer, exactly.
+    pub issuer: Option<String>,
+    pub doc_type: Option<String>,
+    pub year: Option<i32>,
+    pub date_from: Option<IsoDate>,
+    pub date_to: Option<IsoDate>,
+    /// The document's own number (any bracket form).
+    pub doc_number: Option<DocNumber>,
+    pub subject: Option<String>,
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    DateDesc,
+    DateAsc,
+}
+
+/// One search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    pub q: String,
+    pub filters: Filters,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            q: String::new(),
+            filters: Filters::default(),
+            sort: Sort::Relevance,
+            offset: 0,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// What a search returns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Exact number of matching documents.
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+/// One matching document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Hit {
+    pub id: String,
+    pub title: Option<String>,
+    pub issuers: Vec<String>,
+    pub doc_number: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub date: Option<IsoDate>,
+    pub doc_type: Option<String>,
+    pub subject_words: Vec<String>,
+    /// HTML: matched terms in `<mark>`, the rest escaped.
+    pub snippet: String,
+    /// Relevance score; `null` when sorted by date.
+    pub score: Option<f32>,
+}
+
+/// Counts per value, over all matching documents.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Facets {
+    pub issuer: Vec<FacetCount>,
+    pub year: Vec<FacetCount>,
+    pub doc_type: Vec<FacetCount>,
+    pub subject: Vec<FacetCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query string is malformed.
+    #[error("invalid query: {0}")]
+    Query(#[from] QueryError),
+    /// A parameter is out of range or malformed.
+    #[error("invalid parameter `{name}`: {message}")]
+    Parameter { name: &'static str, message: String },
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        SearchError::Index(IndexError::Tantivy(e))
+    }
+}
+
+/// Runs `request` against `index`.
+pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    if request.limit > MAX_LIMIT {
+        return Err(SearchError::Parameter {
+            name: "limit",
+            message: format!("at most {MAX_LIMIT} hits per request; page with `offset`"),
+        });
+    }
+    if request.q.chars().count() > MAX_QUERY_CHARS {
+        return Err(SearchError::Parameter {
+            name: "q",
+            message: format!("the query is longer than {MAX_QUERY_CHARS} characters"),
+        });
+    }
+    let parsed = query::parse(&request.q)?;
+    let built = build::build(index.fields(), parsed.as_ref(), &request.filters);
+    let searcher = index.searcher();
+    let fields = index.fields();
+
+    let mut collectors = MultiCollector::new();
+    let count = collectors.add_collector(Count);
+    let facet_fields = [
+        fields.issuer_facet,
+        fields.year_facet,
+        fields.doc_type_facet,
+        fields.subject_facet,
+    ];
+    let facet_handles: Vec<_> = facet_fields
+        .iter()
+        .map(|&field| {
+            let name = index.tantivy().schema().get_field_name(field).to_string();
+            let mut collector = FacetCollector::for_field(name);
+            collector.add_facet("/");
+            collectors.add_collector(collector)
+        })
+        .collect();
+    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+    let (mut fruit, ranked): (_, Vec<(Option<Score>, DocAddress)>) = match request.sort {
+        Sort::Relevance => {
+            let collector = top.order_by((
+                (SortBySimilarityScore, Order::Desc),
+                (
+                    SortByStaticFastValue::<i64>::for_field("date_days"),
+                    Order::Desc,
+                ),
+            ));
+            let (fruit, hits) = searcher.search(&*built.query, &(collectors, collector))?;
+            (
+                fruit,
+                hits.into_iter()
+                    .map(|((score, _), address)| (Some(score), address))
+                    .collect(),
+            )
+        }
+        Sort::DateDesc | Sort::DateAsc => {
+            let order = if request.sort == Sort::DateDesc {
+                Order::Desc
+            } else {
+                Order::Asc
+            };
+            let collector = top.order_by_fast_field::<i64>("date_days", order);
+            let (fruit, hits) = searcher.search(&*built.query, &(collectors, collector))?;
+            (
+                fruit,
+                hits.into_iter()
+                    .map(|(_, address)| (None, address))
+                    .collect(),
+            )
+        }
+    };
+    let total = count.extract(&mut fruit);
+    let mut facet_lists: Vec<Vec<FacetCount>> = facet_handles
+        .into_iter()
+        .map(|handle| {
+            let counts = handle.extract(&mut fruit);
+            let mut values: Vec<FacetCount> = counts
+                .get("/")
+                .map(|(facet, count)| FacetCount {
+                    value: facet
+                        .to_path()
+                        .last()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    count,
+                })
+                .collect();
+            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            values.truncate(FACET_VALUES);
+            values
+        })
+        .collect();
+    let hits = if request.limit == 0 {
+        Vec::new()
+    } else {
+        ranked
+            .into_iter()
+            .map(|(score, address)| {
+                let stored: TantivyDocument = searcher.doc(address)?;
+                let doc = index.stored_document(&stored)?;
+                Ok(Hit {
+                    snippet: snippet::snippet(&doc.text, &built.highlights),
+                    id: doc.id,
+                    title: doc.title,
+                    issuers: doc.issuers,
+                    doc_number: doc.doc_number,
+                    date: doc.date,
+                    doc_type: doc.doc_type,
+                    subject_words: doc.subject_words,
+                    score,
+                })
+            })
+            .collect::<Result<Vec<Hit>, SearchError>>()?
+    };
+    let subject = facet_lists.pop().unwrap_or_default();
+    let doc_type = facet_lists.pop().unwrap_or_default();
+    let mut year = facet_lists.pop().unwrap_or_default();
+    year.sort_by(|a, b| b.value.cmp(&a.value));
+    let issuer = facet_lists.pop().unwrap_or_default();
+    Ok(SearchResponse {
+        total,
+        hits,
+        facets: Facets {
+            issuer,
+            year,
+            doc_type,
+            subject,
+        },
+    })
+}
+
+/// A query and the terms its snippets mark.
+pub struct BuiltQuery {
+    pub query: Box<dyn Query>,
+    pub highlights: Vec<String>,
+}

@@ -1,0 +1,167 @@
+//! Snippets: a window of the original text around the matched terms, `<mark>`ed, the rest
+//! HTML-escaped.
+//!
+//! Matching works on the same character tokens the index holds, so a term typed in simplified
+//! characters marks the traditional characters it matched, and `浦府办[2010]98号` marks
+//! `浦府辦〔2010〕98號` (brackets are gaps of one character either way).
+
+use crate::analysis::{self, Analyzed};
+
+/// Characters of context shown around the matches.
+const WINDOW_CHARS: usize = 120;
+
+/// A snippet of `text` with every occurrence of `terms` marked.
+pub fn snippet(text: &str, terms: &[String]) -> String {
+    let doc = analysis::chars(text);
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+    for (term_index, term) in terms.iter().enumerate() {
+        let pattern = analysis::chars(term);
+        for (from, to) in occurrences(&doc, &pattern) {
+            spans.push((from, to, term_index));
+        }
+    }
+    spans.sort_unstable();
+    let merged = merge(&spans);
+    let (start, end) = window(text, &spans);
+    render(text, start, end, &merged)
+}
+
+/// Byte spans in the document where `pattern` occurs with the same relative positions.
+fn occurrences(doc: &[Analyzed], pattern: &[Analyzed]) -> Vec<(usize, usize)> {
+    let Some(first) = pattern.first() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (i, token) in doc.iter().enumerate() {
+        if token.text != first.text {
+            continue;
+        }
+        let mut j = i;
+        let mut matched = true;
+        for p in &pattern[1..] {
+            let want = token.position + (p.position - first.position);
+            while j < doc.len() && doc[j].position < want {
+                j += 1;
+            }
+            if j >= doc.len() || doc[j].position != want || doc[j].text != p.text {
+                matched = false;
+                break;
+            }
+        }
+        if matched {
+            let last = if pattern.len() == 1 { i } else { j };
+            found.push((token.from, doc[last].to));
+        }
+    }
+    found
+}
+
+/// Overlapping spans joined.
+fn merge(spans: &[(usize, usize, usize)]) -> Vec<(usize, usize)> {
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for &(from, to, _) in spans {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    merged
+}
+
+/// The byte window to show: the one of [`WINDOW_CHARS`] characters, starting a little before
+/// a match, that holds the most distinct terms (the earliest among equals).
+fn window(text: &str, spans: &[(usize, usize, usize)]) -> (usize, usize) {
+    let char_starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let char_at = |byte: usize| char_starts.partition_point(|&b| b < byte);
+    let byte_at = |index: usize| char_starts.get(index).copied().unwrap_or(text.len());
+    let mut best: Option<(usize, usize)> = None;
+    for &(from, _, _) in spans {
+        let start_char = char_at(from).saturating_sub(20);
+        let start = byte_at(start_char);
+        let end = byte_at(start_char + WINDOW_CHARS);
+        let mut distinct: Vec<usize> = spans
+            .iter()
+            .filter(|s| s.0 >= start && s.1 <= end)
+            .map(|s| s.2)
+            .collect();
+        distinct.dedup();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if best.is_none_or(|(count, _)| distinct.len() > count) {
+            best = Some((distinct.len(), start_char));
+        }
+    }
+    let start_char = best.map_or(0, |b| b.1);
+    (byte_at(start_char), byte_at(start_char + WINDOW_CHARS))
+}
+
+fn render(text: &str, start: usize, end: usize, marks: &[(usize, usize)]) -> String {
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = start;
+    for &(from, to) in marks {
+        if to <= start || from >= end {
+            continue;
+        }
+        let (from, to) = (from.max(start), to.min(end));
+        escape_into(&mut out, &text[at..from]);
+        out.push_str("<mark>");
+        escape_into(&mut out, &text[from..to]);
+        out.push_str("</mark>");
+        at = to;
+    }
+    escape_into(&mut out, &text[at..end]);
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_text_is_marked_for_simplified_terms() {
+        let text = "浦府辦〔2010〕98號\n關于做好擁軍優屬工作的通知";
+        let s = snippet(
+            text,
+            &["拥军优属".to_string(), "浦府办[2010]98号".to_string()],
+        );
+        assert_eq!(
+            s,
+            "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
+        );
+    }
+
+    #[test]
+    fn the_rest_is_escaped_and_long_text_is_cut() {
+        let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
+        let s = snippet(&text, &["通知".to_string()]);
+        assert!(s.starts_with('…') && s.ends_with('…'));
+        assert!(s.contains("&lt;b&gt;<mark>通知</mark>&lt;/b&gt;"), "{s}");
+        assert!(s.chars().count() < 200);
+    }
+
+    #[test]
+    fn no_match_shows_the_beginning() {
+        let s = snippet("第一条 为了规范", &[]);
+        assert_eq!(s, "第一条 为了规范");
+    }
+}
