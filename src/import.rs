@@ -236,7 +236,14 @@ pub fn import(
             },
         }
     };
-    run(&index, &inputs, options, process, &mut report)?;
+    run(
+        &index,
+        &inputs,
+        options,
+        process,
+        || archive.sync(),
+        &mut report,
+    )?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -302,22 +309,25 @@ pub fn reindex(
             },
         }
     };
-    run(&index, &inputs, options, process, &mut report)?;
+    run(&index, &inputs, options, process, || Ok(()), &mut report)?;
     data.publish(&dir)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok((report, dir))
 }
 
-/// Runs `process` over `inputs` on the worker pool and indexes what it yields.
-fn run<F>(
+/// Runs `process` over `inputs` on the worker pool and indexes what it yields; `before_commit`
+/// makes what the documents refer to durable first.
+fn run<F, S>(
     index: &SearchIndex,
     inputs: &[Input],
     options: &ImportOptions,
     process: F,
+    before_commit: S,
     report: &mut ImportReport,
 ) -> Result<(), ImportError>
 where
     F: Fn(&Input) -> Outcome + Sync,
+    S: Fn() -> Result<(), IndexError>,
 {
     let threads = options.threads();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -375,11 +385,13 @@ where
             if since_commit >= COMMIT_EVERY_DOCS
                 || (since_commit > 0 && last_commit.elapsed() > COMMIT_EVERY)
             {
+                before_commit()?;
                 commit(&mut writer)?;
                 since_commit = 0;
                 last_commit = Instant::now();
             }
         }
+        before_commit()?;
         commit(&mut writer)?;
         Ok(())
     });

@@ -35,6 +35,35 @@ pub struct Analyzed {
     pub to: usize,
 }
 
+/// A token as a range of the folded text, before its text is copied anywhere.
+#[derive(Debug, Clone)]
+struct Span {
+    folded: std::ops::Range<usize>,
+    position: usize,
+    from: usize,
+    to: usize,
+}
+
+/// A text's folded form and its tokens.
+struct Spans {
+    folded: String,
+    spans: Vec<Span>,
+}
+
+impl Spans {
+    fn analyzed(self) -> Vec<Analyzed> {
+        self.spans
+            .into_iter()
+            .map(|s| Analyzed {
+                text: self.folded[s.folded].to_string(),
+                position: s.position,
+                from: s.from,
+                to: s.to,
+            })
+            .collect()
+    }
+}
+
 /// Byte offset of every character of `text`, and the text's length at the end.
 fn char_offsets(text: &str) -> Vec<usize> {
     text.char_indices()
@@ -45,11 +74,12 @@ fn char_offsets(text: &str) -> Vec<usize> {
 
 /// Whether a folded token carries no searchable content (spaces, punctuation, symbols).
 fn is_noise(token: &str) -> bool {
-    token.chars().all(|c| !c.is_alphanumeric())
+    !token
+        .chars()
+        .any(|c| fold::is_han(c) || c.is_ascii_alphanumeric() || c.is_alphanumeric())
 }
 
-/// The word tokens of `text`.
-pub fn words(text: &str) -> Vec<Analyzed> {
+fn word_spans(text: &str) -> Spans {
     let folded = fold::fold_for_search(text);
     let offsets = char_offsets(text);
     let tokens = lexicon::jieba().cut_for_search(&folded, false);
@@ -69,81 +99,95 @@ pub fn words(text: &str) -> Vec<Analyzed> {
             _ => owner = Some((token.start, token.end)),
         }
     }
-    let mut out = Vec::with_capacity(tokens.len());
+    let mut spans = Vec::with_capacity(tokens.len());
     let mut position = 0usize;
-    let mut parts: Vec<Analyzed> = Vec::new();
+    let mut parts = 0usize;
     for (token, part) in tokens.iter().zip(is_part) {
         if is_noise(token.word) {
             continue;
         }
-        let analyzed = Analyzed {
-            text: token.word.to_string(),
+        spans.push(Span {
+            folded: token.byte_start..token.byte_end,
             position,
             from: offsets[token.start],
             to: offsets[token.end],
-        };
+        });
         if part {
-            parts.push(analyzed);
+            parts += 1;
         } else {
-            out.push(analyzed);
-            for mut p in parts.drain(..) {
-                p.position = position;
-                out.push(p);
-            }
+            // The word came after its parts: move it before them, all at one position.
+            let word_at = spans.len() - 1;
+            spans[word_at - parts..].rotate_right(1);
             position += 1;
+            parts = 0;
         }
     }
-    out
+    drop(tokens);
+    Spans { folded, spans }
+}
+
+fn char_spans(text: &str) -> Spans {
+    let folded = fold::fold_for_search(text);
+    let mut spans = Vec::with_capacity(folded.len() / 3);
+    let mut chars = folded
+        .char_indices()
+        .zip(text.char_indices())
+        .enumerate()
+        .peekable();
+    while let Some((position, ((at, c), (from, _)))) = chars.next() {
+        let mut end = at + c.len_utf8();
+        if c.is_ascii_alphanumeric() {
+            while let Some((_, ((next_at, next), _))) = chars.peek() {
+                if !next.is_ascii_alphanumeric() {
+                    break;
+                }
+                end = next_at + next.len_utf8();
+                chars.next();
+            }
+        } else if !(fold::is_han(c) || c.is_alphanumeric()) {
+            continue;
+        }
+        let to = chars
+            .peek()
+            .map_or(text.len(), |(_, (_, (next_from, _)))| *next_from);
+        spans.push(Span {
+            folded: at..end,
+            position,
+            from,
+            to,
+        });
+    }
+    Spans { folded, spans }
+}
+
+/// The word tokens of `text`.
+pub fn words(text: &str) -> Vec<Analyzed> {
+    word_spans(text).analyzed()
 }
 
 /// The character tokens of `text`.
 pub fn chars(text: &str) -> Vec<Analyzed> {
-    let folded: Vec<char> = fold::fold_for_search(text).chars().collect();
-    let offsets = char_offsets(text);
-    let mut out = Vec::with_capacity(folded.len());
-    let mut i = 0;
-    while i < folded.len() {
-        let c = folded[i];
-        let run = if c.is_ascii_alphanumeric() {
-            folded[i..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .count()
-        } else if c.is_alphanumeric() {
-            1
-        } else {
-            i += 1;
-            continue;
-        };
-        out.push(Analyzed {
-            text: folded[i..i + run].iter().collect(),
-            position: i,
-            from: offsets[i],
-            to: offsets[i + run],
-        });
-        i += run;
-    }
-    out
+    char_spans(text).analyzed()
 }
 
 /// A tantivy tokenizer over one of the analyzers above.
 #[derive(Clone)]
 pub struct GongwenTokenizer {
-    analyze: fn(&str) -> Vec<Analyzed>,
+    analyze: fn(&str) -> Spans,
     token: Token,
 }
 
 impl GongwenTokenizer {
     pub fn words() -> Self {
         GongwenTokenizer {
-            analyze: words,
+            analyze: word_spans,
             token: Token::default(),
         }
     }
 
     pub fn chars() -> Self {
         GongwenTokenizer {
-            analyze: chars,
+            analyze: char_spans,
             token: Token::default(),
         }
     }
@@ -151,7 +195,8 @@ impl GongwenTokenizer {
 
 /// The tokens of one text, handed to tantivy one at a time through a reused [`Token`].
 pub struct GongwenTokenStream<'a> {
-    tokens: std::vec::IntoIter<Analyzed>,
+    folded: String,
+    spans: std::vec::IntoIter<Span>,
     token: &'a mut Token,
 }
 
@@ -160,8 +205,10 @@ impl Tokenizer for GongwenTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> GongwenTokenStream<'a> {
         self.token.reset();
+        let Spans { folded, spans } = (self.analyze)(text);
         GongwenTokenStream {
-            tokens: (self.analyze)(text).into_iter(),
+            folded,
+            spans: spans.into_iter(),
             token: &mut self.token,
         }
     }
@@ -169,11 +216,11 @@ impl Tokenizer for GongwenTokenizer {
 
 impl TokenStream for GongwenTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some(next) = self.tokens.next() else {
+        let Some(next) = self.spans.next() else {
             return false;
         };
         self.token.text.clear();
-        self.token.text.push_str(&next.text);
+        self.token.text.push_str(&self.folded[next.folded]);
         self.token.position = next.position;
         self.token.offset_from = next.from;
         self.token.offset_to = next.to;

@@ -29,7 +29,7 @@ pub struct FieldSpec {
     #[serde(default)]
     pub tokenizer: Option<String>,
     #[serde(default)]
-    pub positions: bool,
+    pub record: Record,
     #[serde(default)]
     pub stored: bool,
     #[serde(default)]
@@ -42,6 +42,19 @@ pub struct FieldSpec {
 
 fn indexed_by_default() -> bool {
     true
+}
+
+/// What the postings of a text field keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Record {
+    /// Which documents hold the term.
+    #[default]
+    Basic,
+    /// And how often (BM25 needs it).
+    Freqs,
+    /// And where (phrases need it).
+    Positions,
 }
 
 /// The field types the declaration may use.
@@ -80,10 +93,10 @@ impl SchemaSpec {
                     let mut options = TextOptions::default();
                     if field.indexed {
                         let tokenizer = field.tokenizer.as_deref().unwrap_or("raw");
-                        let record = if field.positions {
-                            IndexRecordOption::WithFreqsAndPositions
-                        } else {
-                            IndexRecordOption::Basic
+                        let record = match field.record {
+                            Record::Basic => IndexRecordOption::Basic,
+                            Record::Freqs => IndexRecordOption::WithFreqs,
+                            Record::Positions => IndexRecordOption::WithFreqsAndPositions,
                         };
                         options = options.set_indexing_options(
                             TextFieldIndexing::default()

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! data/archive/ab/abcdef….orig    original bytes, named by their SHA-256, never modified
-//! data/archive/ab/abcdef….json    the name the file was imported under
+//! data/archive/catalog.jsonl      one line per complete entry: hash, name imported under, size
 //! data/index/CURRENT              the name of the live index generation
 //! data/index/gen-000007/          one tantivy index per generation
 //! ```
@@ -35,14 +35,15 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader (or a crash)
-/// never sees half a file.
+/// never sees half a file, and syncs both to disk.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{:?}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
+        std::process::id(),
+        std::thread::current().id()
     ));
     let mut file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
     file.write_all(bytes).map_err(io_error(&tmp))?;
@@ -68,6 +69,7 @@ impl DataDir {
     pub fn archive(&self) -> Archive {
         Archive {
             dir: self.root.join("archive"),
+            catalog: std::sync::Mutex::new(Catalog::default()),
         }
     }
 
@@ -170,9 +172,16 @@ fn generation_number(dir: &Path) -> Option<u64> {
 }
 
 /// The archive of original files, content-addressed.
-#[derive(Debug, Clone)]
+///
+/// Each file's bytes are kept in `<sha256>.orig`; `catalog.jsonl` lists the complete entries,
+/// one JSON line each, appended once the bytes are written. An entry exists if and only if its
+/// line does, so a crash mid-write leaves at most an orphan `.orig` that the next import of the
+/// same bytes overwrites. Several processes may append to the catalog (each line is one
+/// `O_APPEND` write).
+#[derive(Debug)]
 pub struct Archive {
     dir: PathBuf,
+    catalog: std::sync::Mutex<Catalog>,
 }
 
 /// What the archive knows of one entry besides its bytes.
@@ -184,39 +193,132 @@ pub struct ArchiveEntry {
     pub size: u64,
 }
 
+/// The catalog lines read so far.
+#[derive(Debug, Default)]
+struct Catalog {
+    entries: std::collections::HashMap<String, ArchiveEntry>,
+    /// Bytes of `catalog.jsonl` already read.
+    read_to: u64,
+}
+
+const CATALOG: &str = "catalog.jsonl";
+
 impl Archive {
-    fn paths(&self, sha256: &str) -> (PathBuf, PathBuf) {
-        let shard = self.dir.join(&sha256[..2.min(sha256.len())]);
-        (
-            shard.join(format!("{sha256}.orig")),
-            shard.join(format!("{sha256}.json")),
-        )
+    fn bytes_path(&self, sha256: &str) -> PathBuf {
+        self.dir
+            .join(&sha256[..2.min(sha256.len())])
+            .join(format!("{sha256}.orig"))
+    }
+
+    fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
+        self.catalog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads the catalog lines appended since the last read (by this or another process).
+    fn refresh(&self, catalog: &mut Catalog) -> Result<(), IndexError> {
+        use std::io::{BufRead, Seek, SeekFrom};
+        let path = self.dir.join(CATALOG);
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(IndexError::Io { path, source }),
+        };
+        file.seek(SeekFrom::Start(catalog.read_to))
+            .map_err(io_error(&path))?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).map_err(io_error(&path))?;
+            // A line without its newline is being written, or was cut by a crash.
+            if n == 0 || !line.ends_with('\n') {
+                break;
+            }
+            catalog.read_to += n as u64;
+            if let Ok(entry) = serde_json::from_str::<ArchiveEntry>(line.trim_end()) {
+                catalog.entries.insert(entry.sha256.clone(), entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `sha256` is in the archive.
+    pub fn contains(&self, sha256: &str) -> Result<bool, IndexError> {
+        Ok(self.entry(sha256)?.is_some())
     }
 
     /// Stores `bytes` under their hash unless they are already there. Returns whether they
-    /// were new.
+    /// were new. Entries are durable after [`Archive::sync`]: bulk imports sync once before
+    /// each index commit instead of once per file.
     pub fn put(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, IndexError> {
-        let (data, meta) = self.paths(sha256);
-        if data.exists() && meta.exists() {
+        if self.contains(sha256)? {
             return Ok(false);
         }
-        write_atomically(&data, bytes)?;
+        let data = self.bytes_path(sha256);
+        if let Some(shard) = data.parent() {
+            std::fs::create_dir_all(shard).map_err(io_error(shard))?;
+        }
+        std::fs::write(&data, bytes).map_err(io_error(&data))?;
         let entry = ArchiveEntry {
             sha256: sha256.to_string(),
             path: path.to_string(),
             size: bytes.len() as u64,
         };
-        let json = serde_json::to_vec(&entry).map_err(|e| IndexError::Corrupt(e.to_string()))?;
-        write_atomically(&meta, &json)?;
+        let mut line =
+            serde_json::to_vec(&entry).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+        line.push(b'\n');
+        let mut catalog = self.catalog();
+        let catalog_path = self.dir.join(CATALOG);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&catalog_path)
+            .map_err(io_error(&catalog_path))?;
+        if !ends_with_newline(&mut file).map_err(io_error(&catalog_path))? {
+            // A line cut by a crash: end it, so it cannot swallow this one.
+            line.insert(0, b'\n');
+        }
+        file.write_all(&line).map_err(io_error(&catalog_path))?;
+        catalog.entries.insert(entry.sha256.clone(), entry);
         Ok(true)
+    }
+
+    /// Makes every entry written so far durable: one `syncfs` of the archive's file system on
+    /// Linux, a sync of each file elsewhere.
+    pub fn sync(&self) -> Result<(), IndexError> {
+        if !self.dir.exists() {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let dir = std::fs::File::open(&self.dir).map_err(io_error(&self.dir))?;
+            // SAFETY: `dir` is an open file descriptor for the duration of the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+                return Ok(());
+            }
+        }
+        for entry in self.entries()? {
+            let path = self.bytes_path(&entry.sha256);
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io_error(&path))?;
+        }
+        let catalog = self.dir.join(CATALOG);
+        std::fs::File::open(&catalog)
+            .and_then(|f| f.sync_all())
+            .map_err(io_error(&catalog))
     }
 
     /// The original bytes stored under `sha256`.
     pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, IndexError> {
-        if !is_sha256(sha256) {
+        if self.entry(sha256)?.is_none() {
             return Ok(None);
         }
-        let (data, _) = self.paths(sha256);
+        let data = self.bytes_path(sha256);
         match std::fs::read(&data) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -229,44 +331,33 @@ impl Archive {
         if !is_sha256(sha256) {
             return Ok(None);
         }
-        let (_, meta) = self.paths(sha256);
-        match std::fs::read(&meta) {
-            Ok(json) => serde_json::from_slice(&json)
-                .map(Some)
-                .map_err(|e| IndexError::Corrupt(format!("{}: {e}", meta.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(IndexError::Io { path: meta, source }),
+        let mut catalog = self.catalog();
+        if !catalog.entries.contains_key(sha256) {
+            self.refresh(&mut catalog)?;
         }
+        Ok(catalog.entries.get(sha256).cloned())
     }
 
-    /// Every complete entry (bytes and description both present), in a stable order.
+    /// Every entry, in a stable order.
     pub fn entries(&self) -> Result<Vec<ArchiveEntry>, IndexError> {
-        let mut out = Vec::new();
-        let shards = match std::fs::read_dir(&self.dir) {
-            Ok(shards) => shards,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(source) => {
-                return Err(IndexError::Io {
-                    path: self.dir.clone(),
-                    source,
-                });
-            }
-        };
-        for shard in shards.filter_map(Result::ok) {
-            let files = std::fs::read_dir(shard.path()).map_err(io_error(&shard.path()))?;
-            for file in files.filter_map(Result::ok) {
-                let name = file.file_name();
-                let Some(sha) = name.to_str().and_then(|n| n.strip_suffix(".orig")) else {
-                    continue;
-                };
-                if let Some(entry) = self.entry(sha)? {
-                    out.push(entry);
-                }
-            }
-        }
+        let mut catalog = self.catalog();
+        self.refresh(&mut catalog)?;
+        let mut out: Vec<ArchiveEntry> = catalog.entries.values().cloned().collect();
         out.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         Ok(out)
     }
+}
+
+/// Whether `file` is empty or ends with a newline.
+fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 fn is_sha256(s: &str) -> bool {
@@ -288,6 +379,23 @@ mod tests {
         assert_eq!(archive.entry(&sha).unwrap().unwrap().path, "a.txt");
         assert_eq!(archive.entries().unwrap().len(), 1);
         assert_eq!(archive.get("../../etc/passwd").unwrap(), None);
+        // Another process's view sees the entry, and a cut last line is not an entry.
+        let other = DataDir::new(dir.path()).archive();
+        assert!(other.contains(&sha).unwrap());
+        let catalog = dir.path().join("archive").join(CATALOG);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&catalog)
+            .unwrap();
+        file.write_all(b"{\"sha256\":\"").unwrap();
+        let reopened = DataDir::new(dir.path()).archive();
+        assert_eq!(reopened.entries().unwrap().len(), 1);
+        let sha2 = crate::ingest::sha256_hex(b"def");
+        assert!(reopened.put(&sha2, "d.txt", b"def").unwrap());
+        assert_eq!(
+            DataDir::new(dir.path()).archive().entries().unwrap().len(),
+            2
+        );
     }
 
     #[test]

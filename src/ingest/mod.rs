@@ -157,7 +157,8 @@ impl Pipeline {
         let mut repaired_chars = 0;
         for (index, section) in sections.iter().enumerate() {
             let repaired = repair::repair(section.text, &learned);
-            let extracted = extract::extract(&repaired.text);
+            let simplified = fold::to_simplified(&repaired.text);
+            let extracted = extract::extract(&simplified);
             let char_len = repaired.text.chars().count();
             let byte_range = if is_html {
                 None
@@ -184,7 +185,7 @@ impl Pipeline {
             documents.push(assemble(
                 source,
                 extracted,
-                repaired.text,
+                (repaired.text, simplified),
                 repaired.log.counts(),
                 warnings,
             ));
@@ -225,6 +226,7 @@ fn markdown_document(
 ) -> Document {
     let extracted = extract::markdown::extract_markdown(&decoded.text);
     let text = extract::markdown::to_text(&decoded.text);
+    let simplified = fold::to_simplified(&text);
     let source = Source {
         path: path.to_string(),
         sha256: sha256.to_string(),
@@ -234,7 +236,7 @@ fn markdown_document(
         byte_range: [0, byte_len],
         char_range: [0, text.chars().count()],
     };
-    assemble(source, extracted, text, Vec::new(), warnings)
+    assemble(source, extracted, (text, simplified), Vec::new(), warnings)
 }
 
 /// The id of the `section`-th document of the file with hash `sha256`.
@@ -243,10 +245,11 @@ pub fn document_id(sha256: &str, section: u32) -> String {
     hex::encode(&digest[..10])
 }
 
+/// A document from its parts; `texts` is the text and its simplified form.
 fn assemble(
     source: Source,
     extracted: extract::Extracted,
-    text: String,
+    (text, text_simplified): (String, String),
     repairs: Vec<crate::model::RepairCount>,
     mut warnings: Vec<Warning>,
 ) -> Document {
@@ -271,7 +274,7 @@ fn assemble(
         recipients: extracted.recipients,
         cc: extracted.cc,
         cited_doc_numbers: extracted.cited_doc_numbers,
-        text_simplified: fold::to_simplified(&text),
+        text_simplified,
         text,
         source,
         repairs,

@@ -29,20 +29,48 @@ const ZHE_BEFORE: &str = "力重眼手想落陆实迷装急凉火笔墨意魔";
 /// character (显著力量 is not 着力).
 const ZHU_AFTER: &str = "显卓名编专土论原巨遗新合拙大昭撰译所";
 
+/// Characters that start an entry of the conversion tables, as a bitmap over the Basic
+/// Multilingual Plane (entries starting outside it are looked up in the tables directly).
+/// Most characters of most texts start none, and are copied without a table lookup.
+static CONVERTIBLE: LazyLock<Vec<u64>> = LazyLock::new(|| {
+    let mut bits = vec![0u64; 0x10000 / 64];
+    for (from, _) in RawDictionary::TSPhrases
+        .iter()
+        .chain(RawDictionary::TSCharacters.iter())
+    {
+        if let Some(c) = from.chars().next().filter(|c| (*c as u32) < 0x10000) {
+            bits[c as usize / 64] |= 1 << (c as usize % 64);
+        }
+    }
+    bits
+});
+
+fn may_convert(c: char) -> bool {
+    let code = c as usize;
+    code >= 0x10000 || CONVERTIBLE[code / 64] & (1 << (code % 64)) != 0
+}
+
 /// Traditional → simplified, character for character.
 pub fn to_simplified(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text.chars();
-    loop {
-        if let Some((to, len)) = T2S.r#match(rest.clone()) {
-            out.push_str(to);
-            rest.nth(len - 1);
-        } else if let Some(c) = rest.next() {
-            out.push(c);
-        } else {
-            break;
+    let mut rest = text;
+    while let Some(at) = rest.find(may_convert) {
+        out.push_str(&rest[..at]);
+        let mut chars = rest[at..].chars();
+        match T2S.r#match(chars.clone()) {
+            Some((to, len)) => {
+                out.push_str(to);
+                chars.nth(len - 1);
+            }
+            None => {
+                if let Some(c) = chars.next() {
+                    out.push(c);
+                }
+            }
         }
+        rest = chars.as_str();
     }
+    out.push_str(rest);
     if out.contains('著') {
         out = mainland_zhe(&out);
     }
@@ -79,6 +107,7 @@ pub fn fold_for_search(text: &str) -> String {
 }
 
 /// Full width → half width and Latin lower case for one character.
+#[inline]
 pub fn fold_char(c: char) -> char {
     let c = fold_width(c);
     if c.is_ascii_uppercase() {
@@ -104,6 +133,7 @@ pub fn ascii_digit(c: char) -> Option<char> {
 }
 
 /// A Han character (CJK unified ideographs and their extensions, compatibility ideographs, 〇).
+#[inline]
 pub fn is_han(c: char) -> bool {
     matches!(c,
         '\u{3007}'

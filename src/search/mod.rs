@@ -245,7 +245,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResp
                 let stored: TantivyDocument = searcher.doc(address)?;
                 let doc = index.stored_document(&stored)?;
                 Ok(Hit {
-                    snippet: snippet::snippet(&doc.text, &built.highlights),
+                    snippet: snippet::snippet(&doc.text, &doc.text_simplified, &built.highlights),
                     id: doc.id,
                     title: doc.title,
                     issuers: doc.issuers,

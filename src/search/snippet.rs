@@ -1,23 +1,36 @@
 //! Snippets: a window of the original text around the matched terms, `<mark>`ed, the rest
 //! HTML-escaped.
 //!
-//! Matching works on the same character tokens the index holds, so a term typed in simplified
-//! characters marks the traditional characters it matched, and `浦府办[2010]98号` marks
-//! `浦府辦〔2010〕98號` (brackets are gaps of one character either way).
+//! Matching follows the character analyzer of the index (one token per Han character or
+//! Latin/digit run, punctuation a gap of one), so a term typed in simplified characters marks
+//! the traditional characters it matched, and `浦府办[2010]98号` marks `浦府辦〔2010〕98號`. The
+//! document's simplified text (kept beside the original, character for character) spares
+//! converting it again for every hit.
 
 use crate::analysis::{self, Analyzed};
+use crate::lang::fold;
 
 /// Characters of context shown around the matches.
 const WINDOW_CHARS: usize = 120;
 
-/// A snippet of `text` with every occurrence of `terms` marked.
-pub fn snippet(text: &str, terms: &[String]) -> String {
-    let doc = analysis::chars(text);
+/// A snippet of `text` with every occurrence of `terms` marked. `simplified` is `text` in
+/// simplified characters, character for character.
+pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
+    let folded: Vec<char> = if simplified.chars().count() == text.chars().count() {
+        simplified.chars().map(fold::fold_char).collect()
+    } else {
+        fold::fold_for_search(text).chars().collect()
+    };
+    let offsets: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     for (term_index, term) in terms.iter().enumerate() {
         let pattern = analysis::chars(term);
-        for (from, to) in occurrences(&doc, &pattern) {
-            spans.push((from, to, term_index));
+        for (from, to) in occurrences(&folded, &pattern) {
+            spans.push((offsets[from], offsets[to], term_index));
         }
     }
     spans.sort_unstable();
@@ -26,31 +39,38 @@ pub fn snippet(text: &str, terms: &[String]) -> String {
     render(text, start, end, &merged)
 }
 
-/// Byte spans in the document where `pattern` occurs with the same relative positions.
-fn occurrences(doc: &[Analyzed], pattern: &[Analyzed]) -> Vec<(usize, usize)> {
+/// Whether the token `token` (a Han character, or a Latin/digit run) stands at `folded[at..]`.
+fn token_at(folded: &[char], at: usize, token: &str) -> bool {
+    let len = token.chars().count();
+    if at + len > folded.len() || !token.chars().eq(folded[at..at + len].iter().copied()) {
+        return false;
+    }
+    // A Latin/digit run must be the whole run, not part of a longer one.
+    let run = |c: &char| c.is_ascii_alphanumeric();
+    !token.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || (at == 0 || !run(&folded[at - 1])) && folded.get(at + len).is_none_or(|c| !run(c))
+}
+
+/// Character spans where `pattern` occurs with the same relative positions.
+fn occurrences(folded: &[char], pattern: &[Analyzed]) -> Vec<(usize, usize)> {
     let Some(first) = pattern.first() else {
         return Vec::new();
     };
+    let Some(lead) = first.text.chars().next() else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
-    for (i, token) in doc.iter().enumerate() {
-        if token.text != first.text {
+    for start in 0..folded.len() {
+        if folded[start] != lead || !token_at(folded, start, &first.text) {
             continue;
         }
-        let mut j = i;
-        let mut matched = true;
-        for p in &pattern[1..] {
-            let want = token.position + (p.position - first.position);
-            while j < doc.len() && doc[j].position < want {
-                j += 1;
-            }
-            if j >= doc.len() || doc[j].position != want || doc[j].text != p.text {
-                matched = false;
-                break;
-            }
-        }
+        let matched = pattern[1..]
+            .iter()
+            .all(|p| token_at(folded, start + (p.position - first.position), &p.text));
         if matched {
-            let last = if pattern.len() == 1 { i } else { j };
-            found.push((token.from, doc[last].to));
+            let last = pattern.last().unwrap_or(first);
+            let end = start + (last.position - first.position) + last.text.chars().count();
+            found.push((start, end));
         }
     }
     found
@@ -140,10 +160,9 @@ mod tests {
     #[test]
     fn traditional_text_is_marked_for_simplified_terms() {
         let text = "浦府辦〔2010〕98號\n關于做好擁軍優屬工作的通知";
-        let s = snippet(
-            text,
-            &["拥军优属".to_string(), "浦府办[2010]98号".to_string()],
-        );
+        let simplified = fold::to_simplified(text);
+        let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
+        let s = snippet(text, &simplified, &terms);
         assert_eq!(
             s,
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
@@ -153,7 +172,7 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snippet(&text, &["通知".to_string()]);
+        let s = snippet(&text, &text, &["通知".to_string()]);
         assert!(s.starts_with('…') && s.ends_with('…'));
         assert!(s.contains("&lt;b&gt;<mark>通知</mark>&lt;/b&gt;"), "{s}");
         assert!(s.chars().count() < 200);
@@ -161,7 +180,13 @@ mod tests {
 
     #[test]
     fn no_match_shows_the_beginning() {
-        let s = snippet("第一条 为了规范", &[]);
+        let s = snippet("第一条 为了规范", "第一条 为了规范", &[]);
         assert_eq!(s, "第一条 为了规范");
+    }
+
+    #[test]
+    fn digit_runs_match_whole() {
+        let s = snippet("1989年和89年", "1989年和89年", &["89年".to_string()]);
+        assert_eq!(s, "1989年和<mark>89年</mark>");
     }
 }

@@ -35,7 +35,8 @@ pub fn extract_markdown(markdown: &str) -> Extracted {
     let title_at = lines.iter().position(|l| l.trim_start().starts_with("# "));
     let header_end = lines.iter().position(|l| l.trim() == INFO_END);
     let body_from = header_end.or(title_at).map_or(0, |i| i + 1);
-    let mut out = extract(&to_text(&lines[body_from..].join("\n")));
+    let body = to_text(&lines[body_from..].join("\n"));
+    let mut out = extract(&fold::to_simplified(&body));
     let title =
         title_at.map(|i| fold::to_simplified(lines[i].trim_start().trim_start_matches('#').trim()));
     if let Some(title) = title.filter(|t| !t.is_empty()) {

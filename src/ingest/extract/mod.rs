@@ -37,29 +37,25 @@ pub struct Extracted {
     pub cited_doc_numbers: Vec<String>,
 }
 
-/// A non-blank line, trimmed, with its simplified form.
+/// A non-blank line of the simplified text, trimmed.
 struct Line<'a> {
-    text: &'a str,
-    simp: String,
+    simp: &'a str,
 }
 
 /// How many lines at the top can hold the masthead, number and title.
 const HEAD_LINES: usize = 12;
 
-/// Extracts the metadata of a plain-text 公文.
-pub fn extract(text: &str) -> Extracted {
-    let lines: Vec<Line> = text
+/// Extracts the metadata of a plain-text 公文, given in simplified characters.
+pub fn extract(simplified: &str) -> Extracted {
+    let lines: Vec<Line> = simplified
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(|text| Line {
-            text,
-            simp: fold::to_simplified(text),
-        })
+        .map(|simp| Line { simp })
         .collect();
     let mut out = Extracted::default();
     let (compilation_title, lines) = match lines.split_first() {
-        Some((first, rest)) if split::is_section_header(first.text) => (
+        Some((first, rest)) if split::is_section_header(first.simp) => (
             first
                 .simp
                 .split_once(['：', ':'])
@@ -83,19 +79,19 @@ pub fn extract(text: &str) -> Extracted {
             title_block.extend(found.prefix_orgs.iter().cloned());
             let first_title_line = found.lines.start;
             let mut k = first_title_line;
-            while k > 0 && Some(k - 1) != number_line && org_line(&head[k - 1].simp).is_some() {
+            while k > 0 && Some(k - 1) != number_line && org_line(head[k - 1].simp).is_some() {
                 k -= 1;
             }
             let block: Vec<String> = head[k..first_title_line]
                 .iter()
-                .flat_map(|l| org_line(&l.simp).unwrap_or_default())
+                .flat_map(|l| org_line(l.simp).unwrap_or_default())
                 .collect();
             title_block.splice(0..0, block);
-            masthead.extend(head[..k].iter().flat_map(|l| masthead_orgs(&l.simp)));
+            masthead.extend(head[..k].iter().flat_map(|l| masthead_orgs(l.simp)));
         }
         None => {
-            out.title = compilation_title.or_else(|| lines.first().map(|l| truncate(&l.simp, 60)));
-            masthead.extend(head.iter().flat_map(|l| masthead_orgs(&l.simp)));
+            out.title = compilation_title.or_else(|| lines.first().map(|l| truncate(l.simp, 60)));
+            masthead.extend(head.iter().flat_map(|l| masthead_orgs(l.simp)));
         }
     }
     out.doc_type = out
@@ -118,7 +114,7 @@ pub fn extract(text: &str) -> Extracted {
     let (issuers, aliases) = choose_issuers(signed, title_block, masthead, print_orgs);
     out.issuers = issuers;
     out.issuer_aliases = aliases;
-    out.cited_doc_numbers = cited_numbers(text, out.doc_number.as_ref());
+    out.cited_doc_numbers = cited_numbers(simplified, out.doc_number.as_ref());
     out
 }
 
@@ -138,7 +134,7 @@ fn head_length(lines: &[Line]) -> usize {
 /// The document's own number: on a line of its own (or nearly) in the head.
 fn own_number(head: &[Line]) -> Option<(usize, DocNumber)> {
     head.iter().enumerate().find_map(|(i, line)| {
-        let found = DocNumber::find_all(&line.simp);
+        let found = DocNumber::find_all(line.simp);
         let (range, number) = found.into_iter().next()?;
         let rest = line.simp.chars().count() - line.simp[range].chars().count();
         (rest <= 20 && !line.simp.contains('。')).then_some((i, number))
@@ -156,7 +152,7 @@ struct FoundTitle {
 
 fn find_title(head: &[Line], number_line: Option<usize>) -> Option<FoundTitle> {
     let candidate = |i: usize| -> bool {
-        let simp = head[i].simp.as_str();
+        let simp = head[i].simp;
         Some(i) != number_line
             && !simp.ends_with("文件")
             && org_line(simp).is_none()
@@ -168,7 +164,7 @@ fn find_title(head: &[Line], number_line: Option<usize>) -> Option<FoundTitle> {
             return Some(title_from(head, i..i + 1));
         }
         // A title wrapped over two lines: `关于…` without its 文种, then the rest.
-        let simp = &head[i].simp;
+        let simp = head[i].simp;
         if i + 1 < head.len()
             && Some(i) != number_line
             && simp.contains("关于")
@@ -183,10 +179,7 @@ fn find_title(head: &[Line], number_line: Option<usize>) -> Option<FoundTitle> {
 }
 
 fn title_from(head: &[Line], lines: std::ops::Range<usize>) -> FoundTitle {
-    let joined: String = head[lines.clone()]
-        .iter()
-        .map(|l| l.simp.as_str())
-        .collect();
+    let joined: String = head[lines.clone()].iter().map(|l| l.simp).collect();
     let (title, prefix_orgs) = split_title_prefix(&joined);
     FoundTitle {
         title,
@@ -272,13 +265,13 @@ fn signature_and_date(body: &[Line]) -> Option<(Vec<String>, IsoDate)> {
         if line.simp.starts_with("抄送") || line.simp.starts_with("主题词") {
             return None;
         }
-        let (orgs, date) = standalone_date(&line.simp)?;
+        let (orgs, date) = standalone_date(line.simp)?;
         if !orgs.is_empty() {
             return Some((orgs, date));
         }
         let above = i
             .checked_sub(1)
-            .and_then(|j| org_line(&body[j].simp))
+            .and_then(|j| org_line(body[j].simp))
             .unwrap_or_default();
         Some((above, date))
     })
@@ -287,7 +280,7 @@ fn signature_and_date(body: &[Line]) -> Option<(Vec<String>, IsoDate)> {
 /// The print line (版记): `印发机关 日期印发`, possibly after the 抄送 list on the same line.
 fn print_line(body: &[Line]) -> Option<(Option<String>, IsoDate)> {
     body.iter().rev().find_map(|line| {
-        let simp = &line.simp;
+        let simp = line.simp;
         let pos = simp.find("印发")?;
         let found = find_dates(&simp[..pos]);
         let date = found
@@ -306,7 +299,7 @@ fn print_line(body: &[Line]) -> Option<(Option<String>, IsoDate)> {
 /// `（共印180份）`, `（印30份）`.
 fn copies(body: &[Line]) -> Option<u32> {
     body.iter().rev().find_map(|line| {
-        let simp = &line.simp;
+        let simp = line.simp;
         simp.match_indices('印').find_map(|(start, _)| {
             let after = &simp[start + '印'.len_utf8()..];
             let digits: String = after.chars().map_while(fold::ascii_digit).collect();
@@ -369,7 +362,7 @@ fn split_unspaced_subjects(run: &str) -> Vec<String> {
 fn recipients(body: &[Line]) -> Vec<String> {
     let Some(line) = body
         .iter()
-        .find(|l| !is_date_line(&l.simp) && own_number(std::slice::from_ref(*l)).is_none())
+        .find(|l| !is_date_line(l.simp) && own_number(std::slice::from_ref(*l)).is_none())
     else {
         return Vec::new();
     };
@@ -448,10 +441,9 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 }
 
 /// Every document number in the text other than the document's own, in order of appearance.
-fn cited_numbers(text: &str, own: Option<&DocNumber>) -> Vec<String> {
-    let simp = fold::to_simplified(text);
+fn cited_numbers(simplified: &str, own: Option<&DocNumber>) -> Vec<String> {
     dedup(
-        DocNumber::find_all(&simp)
+        DocNumber::find_all(simplified)
             .into_iter()
             .map(|(_, n)| n)
             .filter(|n| Some(n) != own)
@@ -477,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_notice_with_every_part() {
-        let e = extract(NOTICE);
+        let e = extract(&fold::to_simplified(NOTICE));
         assert_eq!(
             e.title.as_deref(),
             Some("关于印发《西乡街道部门协作办法（试行）》的通知")
@@ -506,9 +498,9 @@ mod tests {
 
     #[test]
     fn issuers_before_the_title_and_in_it() {
-        let e = extract(
+        let e = extract(&fold::to_simplified(
             "中共浦東新區委員會\n浦東新區人民政府關於進一步服務長三角的若干意見\n浦東開發17年來，成績顯著。\n中共上海市浦東新區委員會 上海市浦東新區人民政府\n2007年7月13日",
-        );
+        ));
         assert_eq!(e.title.as_deref(), Some("关于进一步服务长三角的若干意见"));
         assert_eq!(
             e.issuers,
@@ -522,8 +514,7 @@ mod tests {
     #[test]
     fn unspaced_subject_words_split_into_compounds() {
         let body = [Line {
-            text: "",
-            simp: "主题词： 政治纪律集中教育实施意见通知".to_string(),
+            simp: "主题词： 政治纪律集中教育实施意见通知",
         }];
         assert_eq!(
             subject_words(&body),

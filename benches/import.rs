@@ -1,0 +1,145 @@
+//! Bulk import throughput against segmentation alone, on the same cores and the same text.
+//!
+//! Builds a corpus of at least 200 MB of policy text (generated at bench time, never
+//! committed), then measures in one run:
+//! 1. jieba-rs segmenting the folded text of every document (search mode, no HMM: what the
+//!    analyzer does), on all cores;
+//! 2. `gongwen import` of the corpus into a fresh data directory, in a child process: read,
+//!    decode, repair, extract, fold, segment, index, commit;
+//!
+//! and reports MB/s, documents/s, the ratio of the two, the import's peak memory (RSS) and
+//! the index size on disk. Run on two corpus sizes, the peak memory shows whether it follows
+//! the writer budget or the corpus.
+//!
+//! `cargo bench --bench import`
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("corpus dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// MB/s of jieba-rs alone over the folded text of `dir`'s files.
+fn segmentation_only(dir: &Path) -> f64 {
+    let texts: Vec<String> = files(dir)
+        .par_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).expect("UTF-8 corpus");
+            gongwen::lang::fold::fold_for_search(&text)
+        })
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let jieba = gongwen::lang::lexicon::jieba();
+    let started = Instant::now();
+    let tokens: usize = texts
+        .par_iter()
+        .map(|t| jieba.cut_for_search(t, false).len())
+        .sum();
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(tokens > bytes / 10, "segmentation produced {tokens} tokens");
+    bytes as f64 / 1e6 / seconds
+}
+
+struct ImportRun {
+    seconds: f64,
+    bytes: u64,
+    documents: u64,
+    peak_rss_mb: f64,
+    index_mb: f64,
+}
+
+/// Peak resident memory of finished child processes, in MB.
+fn children_peak_rss_mb() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn import(corpus: &Path) -> ImportRun {
+    let data = tempfile::tempdir().expect("temp data dir");
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_gongwen"))
+        .args(["import", "--json", "--data"])
+        .arg(data.path())
+        .arg(corpus)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run gongwen import");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    assert_eq!(report["failed"].as_array().map(Vec::len), Some(0));
+    ImportRun {
+        seconds,
+        bytes: report["bytes"].as_u64().expect("bytes"),
+        documents: report["documents_indexed"].as_u64().expect("documents"),
+        peak_rss_mb: children_peak_rss_mb(),
+        index_mb: dir_size(&data.path().join("index")) as f64 / 1e6,
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for size in [100_000_000u64, 200_000_000] {
+        let corpus = common::corpus(size);
+        let mb = dir_size(&corpus) as f64 / 1e6;
+        let segment = segmentation_only(&corpus);
+        let run = import(&corpus);
+        let import_mbs = run.bytes as f64 / 1e6 / run.seconds;
+        println!("corpus {mb:.0} MB, {cores} cores");
+        println!("  jieba-rs segmentation alone: {segment:.1} MB/s");
+        println!(
+            "  gongwen import: {import_mbs:.1} MB/s, {:.0} documents/s, {:.1} s for {} documents",
+            run.documents as f64 / run.seconds,
+            run.seconds,
+            run.documents
+        );
+        println!("  import / segmentation: {:.2}", import_mbs / segment);
+        println!(
+            "  peak RSS {:.0} MB, index {:.0} MB on disk",
+            run.peak_rss_mb, run.index_mb
+        );
+    }
+}
