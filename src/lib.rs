@@ -22,6 +22,7 @@
 //! - [`import`]: bulk import and reindex on all cores.
 
 pub mod analysis;
+pub mod http;
 pub mod import;
 pub mod index;
 pub mod ingest;

@@ -44,6 +44,35 @@ struct ImportArgs {
     threads: usize,
 }
 
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Address to listen on.
+    #[arg(long, env = "GONGWEN_ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Directory imported on first start, when there is no index yet.
+    #[arg(long, env = "GONGWEN_CORPUS", default_value = "corpus")]
+    corpus: PathBuf,
+    /// Token that write requests must present; without one the server is read-only.
+    #[arg(long, env = "GONGWEN_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Origin allowed to call the API from a browser (repeat or comma-separate); CORS is off
+    /// without one.
+    #[arg(
+        long = "cors-origin",
+        env = "GONGWEN_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Largest upload, in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_upload_bytes: usize,
+    /// Longest a read request may take, in seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout_secs: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the ingestion pipeline on files and print the documents as JSON, without indexing.
@@ -94,6 +123,8 @@ enum Command {
         #[arg(long, default_value = "relevance")]
         sort: String,
     },
+    /// Serve the JSON API and the web page; on first start, import the corpus.
+    Serve(ServeArgs),
     /// Rebuild the index from the archive, then switch to it atomically.
     Reindex {
         #[command(flatten)]
@@ -125,6 +156,7 @@ fn main() -> ExitCode {
             max_file_bytes,
         } => inspect(&paths, Pipeline { max_file_bytes }),
         Command::Import(args) => run_import(args),
+        Command::Serve(args) => serve(args),
         Command::Search {
             data,
             query,
@@ -196,6 +228,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let data = DataDir::new(&args.data.data);
+    let index = gongwen::http::open_or_import(&data, &args.corpus)?;
+    let config = gongwen::http::ServerConfig {
+        admin_token: args.admin_token.filter(|t| !t.is_empty()),
+        cors_origins: args.cors_origins,
+        max_upload_bytes: args.max_upload_bytes,
+        request_timeout: std::time::Duration::from_secs(args.timeout_secs),
+        ..Default::default()
+    };
+    let read_only = config.admin_token.is_none();
+    let state = gongwen::http::AppState::new(data, index, config);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            documents = state.index().num_docs(),
+            read_only,
+            "gongwen is serving"
+        );
+        gongwen::http::serve(listener, state, shutdown_signal()).await
+    })?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }
 
 fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {

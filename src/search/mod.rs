@@ -147,6 +147,23 @@ impl From<tantivy::TantivyError> for SearchError {
 
 /// Runs `request` against `index`.
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    search_with_facets(index, request, FACET_VALUES)
+}
+
+/// Every value of every facet over the whole index.
+pub fn all_facets(index: &SearchIndex) -> Result<Facets, SearchError> {
+    let request = SearchRequest {
+        limit: 0,
+        ..SearchRequest::default()
+    };
+    Ok(search_with_facets(index, &request, usize::MAX)?.facets)
+}
+
+fn search_with_facets(
+    index: &SearchIndex,
+    request: &SearchRequest,
+    facet_values: usize,
+) -> Result<SearchResponse, SearchError> {
     if request.limit > MAX_LIMIT {
         return Err(SearchError::Parameter {
             name: "limit",
@@ -232,7 +249,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResp
                 })
                 .collect();
             values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            values.truncate(FACET_VALUES);
+            values.truncate(facet_values);
             values
         })
         .collect();

@@ -1,0 +1,169 @@
+//! The one error type of the HTTP edge. Every failure, rejected input included, is answered as
+//! `{"error": {"code", "message"[, "position"]}}` with the status its code implies. Internal
+//! faults are logged with their cause and answered with a generic message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::index::IndexError;
+use crate::ingest::IngestError;
+use crate::ingest::decode::DecodeError;
+use crate::search::SearchError;
+
+/// The error codes of the API, each with its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the query string does not parse.
+    InvalidQuery,
+    /// 400: a parameter is missing, malformed or out of range.
+    InvalidParameter,
+    /// 401: no or a wrong bearer token.
+    Unauthorized,
+    /// 403: writes are disabled (no admin token configured).
+    Forbidden,
+    /// 404: no such document or route.
+    NotFound,
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
+    /// 409: another process holds the index writer (an import or reindex is running).
+    IndexBusy,
+    /// 413: the request body is over the limit.
+    PayloadTooLarge,
+    /// 422: the upload is not a text document in any supported encoding.
+    Undecodable,
+    /// 503: the request took longer than the server allows.
+    Timeout,
+    /// 500: a fault of the server; details are in its log.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidQuery | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::IndexBusy => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Undecodable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answered to a client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Character position in the query, for query syntax errors.
+    pub position: Option<usize>,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    /// An internal fault: logged in full, answered without details.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%cause, "internal error");
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal server error; the cause is in the server log",
+        )
+    }
+
+    pub fn parameter(name: &str, message: impl std::fmt::Display) -> ApiError {
+        ApiError::new(ErrorCode::InvalidParameter, format!("`{name}`: {message}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                position: self.position,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if self.code == ErrorCode::Unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Query(q) => ApiError {
+                code: ErrorCode::InvalidQuery,
+                message: q.message,
+                position: Some(q.position),
+            },
+            SearchError::Parameter { name, message } => ApiError::parameter(name, message),
+            SearchError::Index(e) => ApiError::from(e),
+        }
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        match &e {
+            IndexError::Tantivy(tantivy::TantivyError::LockFailure(..)) => ApiError::new(
+                ErrorCode::IndexBusy,
+                "the index is being written by another process (an import or a reindex); try again when it has finished",
+            ),
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        let code = match &e {
+            IngestError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            IngestError::Decode {
+                source: DecodeError::Empty,
+                ..
+            }
+            | IngestError::Decode { .. }
+            | IngestError::NoText { .. } => ErrorCode::Undecodable,
+            IngestError::NotFound { .. } | IngestError::Read { .. } => {
+                return ApiError::internal(e);
+            }
+        };
+        ApiError::new(code, e.to_string())
+    }
+}

@@ -1,0 +1,529 @@
+//! The handlers: each extracts and validates its input, runs the work off the async workers
+//! ([`AppState::blocking`]), and answers JSON.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use crate::import::ImportReport;
+use crate::index::IndexError;
+use crate::ingest::{document_id, sha256_hex};
+use crate::model::{DocNumber, Document, IsoDate};
+use crate::search::{self, FacetCount, Facets, Filters, Hit, SearchRequest, Sort};
+
+/// Query parameters of `GET /api/search`. All are optional; unknown ones are refused.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// The query: words, "phrases", OR, -word, (groups), title:/issuer:/number:/type:/
+    /// subject:/year:/date: fields, document numbers in any bracket form.
+    q: Option<String>,
+    /// Issuer, any printed form, exactly.
+    issuer: Option<String>,
+    /// Document type (文种), e.g. 通知.
+    doc_type: Option<String>,
+    /// Year the document is filed under.
+    year: Option<String>,
+    /// Earliest date, YYYY-MM-DD.
+    date_from: Option<String>,
+    /// Latest date, YYYY-MM-DD.
+    date_to: Option<String>,
+    /// The document's own number, any bracket form.
+    doc_number: Option<String>,
+    /// Subject word (主题词).
+    subject: Option<String>,
+    /// relevance (default), date_desc or date_asc.
+    sort: Option<String>,
+    /// Hits to skip (default 0).
+    offset: Option<String>,
+    /// Hits to return, at most 100 (default 10).
+    limit: Option<String>,
+}
+
+/// The answer of `GET /api/search`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    /// Exact number of matching documents.
+    pub total: usize,
+    /// Time spent searching, in milliseconds.
+    pub took_ms: u64,
+    pub offset: usize,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn parse_number<T: std::str::FromStr>(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<T>, ApiError> {
+    non_empty(value)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ApiError::parameter(name, format!("`{v}` is not a whole number")))
+        })
+        .transpose()
+}
+
+impl SearchParams {
+    fn into_request(self) -> Result<SearchRequest, ApiError> {
+        let date = |name: &str, value: Option<String>| -> Result<Option<IsoDate>, ApiError> {
+            non_empty(value)
+                .map(|v| v.parse().map_err(|e| ApiError::parameter(name, e)))
+                .transpose()
+        };
+        let year: Option<i32> = parse_number("year", self.year)?;
+        if let Some(y) = year
+            && !(1..=9999).contains(&y)
+        {
+            return Err(ApiError::parameter("year", format!("{y} is not a year")));
+        }
+        let sort = match non_empty(self.sort).as_deref() {
+            None | Some("relevance") => Sort::Relevance,
+            Some("date_desc") => Sort::DateDesc,
+            Some("date_asc") => Sort::DateAsc,
+            Some(other) => {
+                return Err(ApiError::parameter(
+                    "sort",
+                    format!("`{other}` is not one of relevance, date_desc, date_asc"),
+                ));
+            }
+        };
+        let limit = parse_number("limit", self.limit)?.unwrap_or(search::DEFAULT_LIMIT);
+        if limit > search::MAX_LIMIT {
+            return Err(ApiError::parameter(
+                "limit",
+                format!(
+                    "at most {} hits per request; page with `offset`",
+                    search::MAX_LIMIT
+                ),
+            ));
+        }
+        let filters = Filters {
+            issuer: non_empty(self.issuer),
+            doc_type: non_empty(self.doc_type),
+            year,
+            date_from: date("date_from", self.date_from)?,
+            date_to: date("date_to", self.date_to)?,
+            doc_number: non_empty(self.doc_number)
+                .map(|n| {
+                    n.parse::<DocNumber>()
+                        .map_err(|e| ApiError::parameter("doc_number", e))
+                })
+                .transpose()?,
+            subject: non_empty(self.subject),
+        };
+        if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
+            && from > to
+        {
+            return Err(ApiError::parameter(
+                "date_from",
+                format!("{from} is after date_to {to}"),
+            ));
+        }
+        Ok(SearchRequest {
+            q: self.q.unwrap_or_default(),
+            filters,
+            sort,
+            offset: parse_number("offset", self.offset)?.unwrap_or(0),
+            limit,
+        })
+    }
+}
+
+fn rejected(rejection: impl std::fmt::Display, code: ErrorCode) -> ApiError {
+    ApiError::new(code, rejection.to_string())
+}
+
+/// Ranked search with filters, facets and snippets.
+#[utoipa::path(
+    get,
+    path = "/api/search",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Matching documents", body = SearchResult),
+        (status = 400, description = "Malformed query or parameter", body = ErrorBody),
+    )
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchResult>, ApiError> {
+    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    let request = params.into_request()?;
+    let index = state.index();
+    let started = std::time::Instant::now();
+    let (offset, limit) = (request.offset, request.limit);
+    let response = state
+        .blocking(move || search::search(&index, &request).map_err(ApiError::from))
+        .await?;
+    Ok(Json(SearchResult {
+        total: response.total,
+        took_ms: started.elapsed().as_millis() as u64,
+        offset,
+        limit,
+        hits: response.hits,
+        facets: response.facets,
+    }))
+}
+
+fn document_id_from(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    Ok(id)
+}
+
+async fn find_document(state: &AppState, id: String) -> Result<Document, ApiError> {
+    let index = state.index();
+    let lookup = id.clone();
+    state
+        .blocking(move || index.document(&lookup).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`")))
+}
+
+/// A document, as `gongwen inspect` prints it.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}",
+    params(("id" = String, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "The document", body = Document),
+        (status = 404, description = "No such document", body = ErrorBody),
+    )
+)]
+pub async fn document(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Document>, ApiError> {
+    let id = document_id_from(id)?;
+    Ok(Json(find_document(&state, id).await?))
+}
+
+/// The charset label of an encoding name, for a Content-Type header.
+fn charset(encoding: &str) -> Option<&str> {
+    (!encoding.contains('+')).then_some(encoding)
+}
+
+/// The original bytes of the file a document came from, as archived.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}/original",
+    params(("id" = String, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "The original bytes, with their encoding as the charset", content_type = "text/plain"),
+        (status = 404, description = "No such document", body = ErrorBody),
+    )
+)]
+pub async fn original(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = document_id_from(id)?;
+    let doc = find_document(&state, id).await?;
+    let sha256 = doc.source.sha256.clone();
+    let archive_state = state.clone();
+    let bytes = state
+        .blocking(move || archive_state.archive().get(&sha256).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(format!("archive entry {} is missing", doc.source.sha256))
+        })?;
+    let lower = doc.source.path.to_ascii_lowercase();
+    let mime = if lower.ends_with(".html") || lower.ends_with(".htm") {
+        "text/html"
+    } else if lower.ends_with(".md") || lower.ends_with(".markdown") {
+        "text/markdown"
+    } else {
+        "text/plain"
+    };
+    let content_type = match charset(&doc.source.encoding) {
+        Some(charset) => format!("{mime}; charset={charset}"),
+        None => mime.to_string(),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// The answer of `GET /api/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub documents: u64,
+    pub index_version: u32,
+}
+
+/// Liveness and the size of the index.
+#[utoipa::path(get, path = "/api/health", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    let index = state.index();
+    Json(Health {
+        status: "ok".to_string(),
+        documents: index.num_docs(),
+        index_version: index.schema_version(),
+    })
+}
+
+/// The answer of `GET /api/stats`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub documents: u64,
+    pub by_issuer: Vec<FacetCount>,
+    pub by_year: Vec<FacetCount>,
+    pub by_type: Vec<FacetCount>,
+    pub by_subject: Vec<FacetCount>,
+    /// Bytes the live index takes on disk.
+    pub index_bytes: u64,
+    /// Original files in the archive.
+    pub archived_files: usize,
+}
+
+/// Counts by issuer, year and type, and sizes.
+#[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
+    let index = state.index();
+    let archive_state = state.clone();
+    state
+        .blocking(move || {
+            let facets = search::all_facets(&index)?;
+            Ok(Json(Stats {
+                documents: index.num_docs(),
+                by_issuer: facets.issuer,
+                by_year: facets.year,
+                by_type: facets.doc_type,
+                by_subject: facets.subject,
+                index_bytes: index.size_on_disk(),
+                archived_files: archive_state.archive().entries()?.len(),
+            }))
+        })
+        .await
+}
+
+/// Checks the bearer token of a write request.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.admin_token() else {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "writes are disabled on this server: start it with GONGWEN_ADMIN_TOKEN set",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "wrong admin token")),
+        None => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "this endpoint needs `Authorization: Bearer <admin token>`",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The answer of `POST /api/documents`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uploaded {
+    /// Ids of the documents the file holds.
+    pub ids: Vec<String>,
+    pub documents: Vec<UploadedDocument>,
+    /// True when these exact bytes were already indexed (nothing changed).
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadedDocument {
+    pub id: String,
+    pub title: Option<String>,
+    pub warnings: usize,
+}
+
+/// The upload's name: `X-Filename`, percent-decoded, or a name made from its hash.
+fn upload_name(headers: &HeaderMap, sha256: &str) -> String {
+    headers
+        .get("x-filename")
+        .and_then(|v| v.to_str().ok())
+        .map(percent_decode)
+        .map(|name| name.trim().replace(['/', '\\'], "_"))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("upload-{}.txt", &sha256[..12]))
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Ingests an uploaded file (any encoding), indexes and commits it.
+#[utoipa::path(
+    post,
+    path = "/api/documents",
+    request_body(content = Vec<u8>, description = "The raw file, in any encoding", content_type = "application/octet-stream"),
+    params(("X-Filename" = Option<String>, Header, description = "The file's name (percent-encoded UTF-8); its extension guides decoding")),
+    responses(
+        (status = 201, description = "Indexed", body = Uploaded),
+        (status = 200, description = "Already indexed", body = Uploaded),
+        (status = 401, description = "No or wrong token", body = ErrorBody),
+        (status = 403, description = "Writes disabled", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "Not a text document", body = ErrorBody),
+    ),
+    security(("admin_token" = []))
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    authorize(&state, &headers)?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the upload is over the limit of {} bytes",
+                state.max_upload_bytes()
+            ),
+        ),
+        _ => rejected(e.body_text(), ErrorCode::InvalidParameter),
+    })?;
+    let sha256 = sha256_hex(&body);
+    let name = upload_name(&headers, &sha256);
+    let _writing = state.write_lock().await;
+    let work_state = state.clone();
+    let (status, uploaded) = state
+        .blocking(move || {
+            let index = work_state.index();
+            let documents = work_state.pipeline().ingest_bytes(&name, &body)?;
+            let duplicate = index.document(&document_id(&sha256, 1))?.is_some();
+            if !duplicate {
+                work_state.archive().put(&sha256, &name, &body)?;
+                work_state.archive().sync()?;
+                let mut writer = index.writer(50 * 1024 * 1024, 1)?;
+                for doc in &documents {
+                    crate::index::upsert(&writer, index.fields(), doc)?;
+                }
+                writer.commit().map_err(IndexError::from)?;
+                writer.wait_merging_threads().map_err(IndexError::from)?;
+                index.reload()?;
+            }
+            let uploaded = Uploaded {
+                ids: documents.iter().map(|d| d.id.clone()).collect(),
+                documents: documents
+                    .iter()
+                    .map(|d| UploadedDocument {
+                        id: d.id.clone(),
+                        title: d.title.clone(),
+                        warnings: d.warnings.len(),
+                    })
+                    .collect(),
+                duplicate,
+            };
+            let status = if duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((status, uploaded))
+        })
+        .await?;
+    Ok((status, Json(uploaded)))
+}
+
+/// Rebuilds the index from the archive beside the live one and switches to it; searches are
+/// answered from the old index until the switch.
+#[utoipa::path(
+    post,
+    path = "/api/reindex",
+    responses(
+        (status = 200, description = "Rebuilt and switched", body = ImportReport),
+        (status = 401, description = "No or wrong token", body = ErrorBody),
+        (status = 403, description = "Writes disabled", body = ErrorBody),
+    ),
+    security(("admin_token" = []))
+)]
+pub async fn reindex(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ImportReport>, ApiError> {
+    authorize(&state, &headers)?;
+    let _writing = state.write_lock().await;
+    let work_state = state.clone();
+    let (report, dir) = tokio::task::spawn_blocking(move || work_state.rebuild())
+        .await
+        .map_err(ApiError::internal)??;
+    state.switch_to(&dir)?;
+    Ok(Json(report))
+}
+
+/// The OpenAPI description of this API.
+#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    Json(super::ApiDoc::openapi()).into_response()
+}
+
+/// The web page.
+pub async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}
+
+/// Unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such endpoint; see /api/openapi.json",
+    )
+}
+
+/// Known routes, wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that method; see /api/openapi.json",
+    )
+}

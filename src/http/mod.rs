@@ -1,0 +1,313 @@
+//! The HTTP API (axum) and the web page.
+//!
+//! [`router`] builds the routes over an [`AppState`]; [`serve`] runs them on a listener until a
+//! shutdown future resolves, finishing requests in flight. Searches and other index work run
+//! on tokio's blocking pool, never on the async workers. Writes (`POST`) need the admin token
+//! and are serialised; readers keep the committed index they started with, so no search sees
+//! half a write. A reindex (here or from the command line) builds a new index generation, and
+//! the server switches to it atomically; the old one is deleted once no search holds it.
+
+mod error;
+mod handlers;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+
+pub use error::{ApiError, ErrorCode};
+
+use crate::import::{self, ImportOptions, ImportReport, Progress};
+use crate::index::SearchIndex;
+use crate::index::store::{Archive, DataDir};
+use crate::ingest::Pipeline;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Token that write requests must present; `None` makes the server read-only.
+    pub admin_token: Option<String>,
+    /// Origins allowed to call the API from a browser; empty: CORS off.
+    pub cors_origins: Vec<String>,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Longest a read request may take.
+    pub request_timeout: Duration,
+    /// How often to look for an index published by another process (a command-line reindex).
+    pub index_poll: Duration,
+    pub pipeline: Pipeline,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            admin_token: None,
+            cors_origins: Vec::new(),
+            max_upload_bytes: 64 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            index_poll: Duration::from_secs(2),
+            pipeline: Pipeline::default(),
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data: DataDir,
+    archive: Archive,
+    index: RwLock<Arc<SearchIndex>>,
+    config: ServerConfig,
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    pub fn new(data: DataDir, index: SearchIndex, config: ServerConfig) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                archive: data.archive(),
+                data,
+                index: RwLock::new(Arc::new(index)),
+                config,
+                writes: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The live index (a search keeps the one it started with).
+    pub fn index(&self) -> Arc<SearchIndex> {
+        Arc::clone(&self.inner.index.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn archive(&self) -> &Archive {
+        &self.inner.archive
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        self.inner.config.pipeline
+    }
+
+    fn admin_token(&self) -> Option<&str> {
+        self.inner.config.admin_token.as_deref()
+    }
+
+    fn max_upload_bytes(&self) -> usize {
+        self.inner.config.max_upload_bytes
+    }
+
+    async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.writes.lock().await
+    }
+
+    /// Runs `work` on the blocking pool, within the request timeout.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = tokio::task::spawn_blocking(work);
+        match tokio::time::timeout(self.inner.config.request_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(ApiError::internal(join)),
+            Err(_) => Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the request took longer than {} s",
+                    self.inner.config.request_timeout.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// Rebuilds the index from the archive into a new generation (blocking).
+    fn rebuild(&self) -> Result<(ImportReport, PathBuf), ApiError> {
+        let options = ImportOptions {
+            pipeline: self.pipeline(),
+            progress: Progress::Quiet,
+            ..ImportOptions::default()
+        };
+        import::reindex(&self.inner.data, &options).map_err(|e| match e {
+            import::ImportError::Index(e) => ApiError::from(e),
+            e => ApiError::internal(e),
+        })
+    }
+
+    /// Serves from the index generation in `dir` from now on; the old generation is removed
+    /// once the last search holding it finishes.
+    pub fn switch_to(&self, dir: &Path) -> Result<(), ApiError> {
+        let fresh = Arc::new(SearchIndex::open(dir).map_err(ApiError::from)?);
+        let old = {
+            let mut live = self.inner.index.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *live, fresh)
+        };
+        tracing::info!(from = %old.dir().display(), to = %dir.display(), "switched index");
+        let data = self.inner.data.clone();
+        tokio::spawn(async move {
+            while Arc::strong_count(&old) > 1 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            drop(old);
+            match tokio::task::spawn_blocking(move || data.remove_unused_generations(&[])).await {
+                Ok(Ok(removed)) => tracing::info!(removed, "removed old index generations"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not remove old index generations"),
+                Err(e) => tracing::warn!(error = %e, "could not remove old index generations"),
+            }
+        });
+        Ok(())
+    }
+
+    /// Switches to an index another process published, if any.
+    fn follow_published(&self) -> Result<(), ApiError> {
+        let live = self.inner.data.live_index_dir().map_err(ApiError::from)?;
+        match live {
+            Some(dir) if dir != self.index().dir() => self.switch_to(&dir),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The OpenAPI description, generated from the handlers and their types.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gongwen",
+        description = "Full-text archive and search for Chinese government policy documents. Every error is `{\"error\": {\"code\", \"message\"}}`; codes: invalid_query and invalid_parameter (400), unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), index_busy (409), payload_too_large (413), undecodable (422), timeout (503), internal (500)."
+    ),
+    paths(
+        handlers::search,
+        handlers::document,
+        handlers::original,
+        handlers::health,
+        handlers::stats,
+        handlers::upload,
+        handlers::reindex,
+        handlers::openapi,
+    ),
+    modifiers(&AdminToken)
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer token the write endpoints need.
+struct AdminToken;
+
+impl utoipa::Modify for AdminToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The routes, with tracing, CORS and body limits.
+pub fn router(state: AppState) -> Router {
+    let config = &state.inner.config;
+    let cors = (!config.cors_origins.is_empty()).then(|| {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-filename"),
+            ])
+    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        })
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(tower_http::LatencyUnit::Micros),
+        );
+    let api = Router::new()
+        .route("/", get(handlers::page))
+        .route("/api/search", get(handlers::search))
+        .route("/api/documents", post(handlers::upload))
+        .route("/api/documents/{id}", get(handlers::document))
+        .route("/api/documents/{id}/original", get(handlers::original))
+        .route("/api/health", get(handlers::health))
+        .route("/api/stats", get(handlers::stats))
+        .route("/api/reindex", post(handlers::reindex))
+        .route("/api/openapi.json", get(handlers::openapi))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes))
+        .layer(trace);
+    let api = match cors {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    api.with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; requests in flight finish first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let poll = state.inner.config.index_poll;
+    let watcher_state = state.clone();
+    let watcher = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(poll);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = watcher_state.follow_published() {
+                tracing::warn!(error = %e.message, "could not follow the published index");
+            }
+        }
+    });
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    watcher.abort();
+    result
+}
+
+/// Opens the live index in `data`; when there is none, imports `corpus` (if it exists) first.
+pub fn open_or_import(data: &DataDir, corpus: &Path) -> Result<SearchIndex, import::ImportError> {
+    match data.live_index_dir()? {
+        Some(_) => Ok(data.open_live()?),
+        None => {
+            if corpus.is_dir() {
+                tracing::info!(corpus = %corpus.display(), "no index yet: importing the corpus");
+                let report =
+                    import::import(data, &[corpus.to_path_buf()], &ImportOptions::default())?;
+                tracing::info!(
+                    files = report.files_seen,
+                    documents = report.documents_indexed,
+                    failed = report.failed.len(),
+                    seconds = report.seconds,
+                    "corpus imported"
+                );
+                for failure in &report.failed {
+                    tracing::warn!(path = %failure.path, error = %failure.error, "not imported");
+                }
+            }
+            Ok(data.open_or_create_live()?)
+        }
+    }
+}
