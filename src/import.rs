@@ -34,8 +34,8 @@ use crate::model::Document;
 
 /// Default memory budget of the index writer, in bytes.
 pub const DEFAULT_HEAP_BYTES: usize = 256 * 1024 * 1024;
-/// Documents between commits (a commit makes progress survive a crash).
-const COMMIT_EVERY_DOCS: usize = 20_000;
+/// Documents between commits by default (a commit makes progress survive a crash).
+pub const DEFAULT_COMMIT_EVERY: usize = 20_000;
 /// Longest time between commits.
 const COMMIT_EVERY: Duration = Duration::from_secs(60);
 /// How often progress is logged when there is no terminal.
@@ -67,6 +67,8 @@ pub struct ImportOptions {
     pub heap_bytes: usize,
     /// Worker threads for the pipeline and the writer (0: one per core).
     pub threads: usize,
+    /// Documents between commits.
+    pub commit_every: usize,
     pub progress: Progress,
 }
 
@@ -76,6 +78,7 @@ impl Default for ImportOptions {
             pipeline: Pipeline::default(),
             heap_bytes: DEFAULT_HEAP_BYTES,
             threads: 0,
+            commit_every: DEFAULT_COMMIT_EVERY,
             progress: Progress::Auto,
         }
     }
@@ -188,6 +191,7 @@ pub fn import(
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
+    let _lock = data.lock_writes()?;
     let mut report = ImportReport::default();
     let inputs = collect_inputs(paths, &mut report);
     let index = data.open_or_create_live()?;
@@ -256,6 +260,7 @@ pub fn reindex(
     options: &ImportOptions,
 ) -> Result<(ImportReport, PathBuf), ImportError> {
     let started = Instant::now();
+    let _lock = data.lock_writes()?;
     let mut report = ImportReport::default();
     let archive = data.archive();
     let inputs: Vec<Input> = archive
@@ -382,7 +387,7 @@ where
                 }
             }
             progress.tick(report);
-            if since_commit >= COMMIT_EVERY_DOCS
+            if since_commit >= options.commit_every.max(1)
                 || (since_commit > 0 && last_commit.elapsed() > COMMIT_EVERY)
             {
                 before_commit()?;
@@ -440,7 +445,7 @@ fn walk(path: &Path, explicit: bool, inputs: &mut Vec<Input>, report: &mut Impor
         Err(e) => {
             report.files_seen += 1;
             let error = if e.kind() == std::io::ErrorKind::NotFound {
-                "no such file".to_string()
+                "no such file (or a link to nothing)".to_string()
             } else {
                 format!("cannot be read: {e}")
             };

@@ -42,6 +42,9 @@ struct ImportArgs {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Documents between commits (what a crash can lose and a rerun redoes).
+    #[arg(long, default_value_t = import::DEFAULT_COMMIT_EVERY)]
+    commit_every: usize,
 }
 
 #[derive(Args)]
@@ -216,8 +219,11 @@ fn main() -> ExitCode {
                 ..ImportOptions::default()
             };
             let data = DataDir::new(data.data);
+            let previous = data.live_index_dir()?;
             let (report, _) = import::reindex(&data, &options)?;
-            data.remove_unused_generations(&[])?;
+            // A running server may still be answering from the previous generation: it removes
+            // it itself once it has switched.
+            data.remove_unused_generations(&previous.into_iter().collect::<Vec<_>>())?;
             print_report(&report, json)
         })(),
     };
@@ -289,6 +295,7 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         },
         heap_bytes: args.memory_mb * 1024 * 1024,
         threads: args.threads,
+        commit_every: args.commit_every,
         ..ImportOptions::default()
     };
     let report = import::import(&DataDir::new(args.data.data), &args.paths, &options)?;

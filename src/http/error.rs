@@ -141,10 +141,12 @@ impl From<SearchError> for ApiError {
 impl From<IndexError> for ApiError {
     fn from(e: IndexError) -> Self {
         match &e {
-            IndexError::Tantivy(tantivy::TantivyError::LockFailure(..)) => ApiError::new(
-                ErrorCode::IndexBusy,
-                "the index is being written by another process (an import or a reindex); try again when it has finished",
-            ),
+            IndexError::Busy(_) | IndexError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
+                ApiError::new(
+                    ErrorCode::IndexBusy,
+                    "the index is being written by another process (an import or a reindex); try again when it has finished",
+                )
+            }
             _ => ApiError::internal(e),
         }
     }

@@ -439,6 +439,7 @@ pub async fn upload(
         .blocking(move || {
             let index = work_state.index();
             let documents = work_state.pipeline().ingest_bytes(&name, &body)?;
+            let _lock = work_state.data().lock_writes()?;
             let duplicate = index.document(&document_id(&sha256, 1))?.is_some();
             if !duplicate {
                 work_state.archive().put(&sha256, &name, &body)?;

@@ -93,6 +93,10 @@ impl AppState {
         Arc::clone(&self.inner.index.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    fn data(&self) -> &DataDir {
+        &self.inner.data
+    }
+
     fn archive(&self) -> &Archive {
         &self.inner.archive
     }

@@ -32,6 +32,9 @@ pub enum IndexError {
         found: String,
         expected: u32,
     },
+    /// Another import, reindex or upload holds the data directory's write lock.
+    #[error("another import or reindex is writing to {0}; try again when it has finished")]
+    Busy(PathBuf),
     /// No index exists where one was expected.
     #[error("no index at {0}: import documents first (`gongwen import`)")]
     Missing(PathBuf),

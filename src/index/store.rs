@@ -77,6 +77,29 @@ impl DataDir {
         self.root.join("index")
     }
 
+    /// Takes the data directory's write lock: one import, reindex or upload at a time, across
+    /// processes. A reindex reads the archive once, so a file imported while it runs would be
+    /// missing from the index it publishes; the lock rules that out.
+    pub fn lock_writes(&self) -> Result<WriteLock, IndexError> {
+        std::fs::create_dir_all(&self.root).map_err(io_error(&self.root))?;
+        let path = self.root.join(".write.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `file` is open for the duration of the call.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                return Err(IndexError::Busy(self.root.clone()));
+            }
+        }
+        Ok(WriteLock { _file: file })
+    }
+
     /// The live generation's directory, if an index has been published.
     pub fn live_index_dir(&self) -> Result<Option<PathBuf>, IndexError> {
         let current = self.index_root().join(CURRENT);
@@ -109,19 +132,25 @@ impl DataDir {
         Ok(index)
     }
 
-    /// A fresh, empty directory for the next generation.
+    /// A fresh, empty directory for the next generation, numbered above every existing one
+    /// (two processes starting a reindex at once get different directories).
     pub fn new_generation_dir(&self) -> Result<PathBuf, IndexError> {
         let root = self.index_root();
         std::fs::create_dir_all(&root).map_err(io_error(&root))?;
-        let next = self
+        let mut next = self
             .generations()?
             .iter()
             .filter_map(|p| generation_number(p))
             .max()
             .map_or(1, |n| n + 1);
-        let dir = root.join(format!("{GENERATION_PREFIX}{next:06}"));
-        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        Ok(dir)
+        loop {
+            let dir = root.join(format!("{GENERATION_PREFIX}{next:06}"));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => next += 1,
+                Err(source) => return Err(IndexError::Io { path: dir, source }),
+            }
+        }
     }
 
     /// Makes `dir` the live generation.
@@ -148,12 +177,17 @@ impl DataDir {
             .collect())
     }
 
-    /// Removes every generation except the live one and those in `in_use`.
+    /// Removes the generations older than the live one, except those in `in_use`. Newer ones
+    /// may be a reindex under way; one left by a crash goes with the next published reindex.
     pub fn remove_unused_generations(&self, in_use: &[PathBuf]) -> Result<usize, IndexError> {
-        let live = self.live_index_dir()?;
+        let Some(live) = self.live_index_dir()? else {
+            return Ok(0);
+        };
+        let live_number = generation_number(&live).unwrap_or(0);
         let mut removed = 0;
         for dir in self.generations()? {
-            if Some(&dir) == live.as_ref() || in_use.contains(&dir) {
+            let older = generation_number(&dir).is_some_and(|n| n < live_number);
+            if !older || in_use.contains(&dir) {
                 continue;
             }
             std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
@@ -161,6 +195,12 @@ impl DataDir {
         }
         Ok(removed)
     }
+}
+
+/// Held while writing; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: std::fs::File,
 }
 
 fn generation_number(dir: &Path) -> Option<u64> {
@@ -411,7 +451,10 @@ mod tests {
         SearchIndex::create(&second).unwrap();
         data.publish(&second).unwrap();
         assert_eq!(data.live_index_dir().unwrap(), Some(second.clone()));
+        let under_way = data.new_generation_dir().unwrap();
         assert_eq!(data.remove_unused_generations(&[]).unwrap(), 1);
-        assert_eq!(data.generations().unwrap(), vec![second]);
+        let mut left = data.generations().unwrap();
+        left.sort();
+        assert_eq!(left, vec![second, under_way], "a reindex under way is kept");
     }
 }

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per stage of the pipeline.
 
 mod http;
+mod import;
 mod ingest;
 mod search;
 mod support;
