@@ -7,9 +7,11 @@
 //! 2. `gongwen import` of the corpus into a fresh data directory, in a child process: read,
 //!    decode, repair, extract, fold, segment, index, commit;
 //!
-//! and reports MB/s, documents/s, the ratio of the two, the import's peak memory (RSS) and
+//! and reports MB/s, documents/s, the ratio of the two, the import's peak memory (its heap,
+//! sampled, and its peak RSS, which also counts index files mapped while segments merge) and
 //! the index size on disk. Run on two corpus sizes, the peak memory shows whether it follows
-//! the writer budget or the corpus.
+//! the writer budget or the corpus. (The peak RSS of children is a maximum over every child
+//! run so far.)
 //!
 //! `cargo bench --bench import`
 
@@ -61,7 +63,16 @@ struct ImportRun {
     bytes: u64,
     documents: u64,
     peak_rss_mb: f64,
+    peak_anon_mb: Option<f64>,
     index_mb: f64,
+}
+
+/// The anonymous (heap) part of a process's resident memory, in MB (Linux).
+fn anon_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Peak resident memory of finished child processes, in MB.
@@ -93,14 +104,34 @@ fn dir_size(dir: &Path) -> u64 {
 fn import(corpus: &Path) -> ImportRun {
     let data = tempfile::tempdir().expect("temp data dir");
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_gongwen"))
+    let child = Command::new(env!("CARGO_BIN_EXE_gongwen"))
         .args(["import", "--json", "--data"])
         .arg(data.path())
         .arg(corpus)
         .env("RUST_LOG", "warn")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run gongwen import");
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak: Option<f64> = None;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(mb) = anon_rss_mb(pid) {
+                    peak = Some(peak.map_or(mb, |p: f64| p.max(mb)));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            peak
+        })
+    };
+    let output = child.wait_with_output().expect("import finishes");
     let seconds = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak_anon_mb = sampler.join().expect("sampler");
     assert!(
         output.status.success(),
         "{}",
@@ -113,6 +144,7 @@ fn import(corpus: &Path) -> ImportRun {
         bytes: report["bytes"].as_u64().expect("bytes"),
         documents: report["documents_indexed"].as_u64().expect("documents"),
         peak_rss_mb: children_peak_rss_mb(),
+        peak_anon_mb,
         index_mb: dir_size(&data.path().join("index")) as f64 / 1e6,
     }
 }
@@ -137,8 +169,11 @@ fn main() {
             run.documents
         );
         println!("  import / segmentation: {:.2}", import_mbs / segment);
+        let anon = run
+            .peak_anon_mb
+            .map_or_else(|| "n/a".to_string(), |mb| format!("{mb:.0} MB"));
         println!(
-            "  peak RSS {:.0} MB, index {:.0} MB on disk",
+            "  peak heap (anonymous RSS) {anon}, peak RSS incl. mapped index files {:.0} MB, index {:.0} MB on disk",
             run.peak_rss_mb, run.index_mb
         );
     }

@@ -28,7 +28,7 @@ use tantivy::IndexWriter;
 use utoipa::ToSchema;
 
 use crate::index::store::DataDir;
-use crate::index::{IndexError, SearchIndex, upsert};
+use crate::index::{IndexError, SearchIndex, add_new, analyzed_len};
 use crate::ingest::{IngestError, Pipeline, document_id, sha256_hex};
 use crate::model::Document;
 
@@ -38,6 +38,9 @@ pub const DEFAULT_HEAP_BYTES: usize = 256 * 1024 * 1024;
 pub const DEFAULT_COMMIT_EVERY: usize = 20_000;
 /// Longest time between commits.
 const COMMIT_EVERY: Duration = Duration::from_secs(60);
+/// Text handed to the index writer but not yet analysed by its threads, at most: what bounds
+/// the documents waiting in memory (each holds its text about four times over).
+const MAX_BYTES_IN_FLIGHT: u64 = 16 * 1024 * 1024;
 /// How often progress is logged when there is no terminal.
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -354,6 +357,11 @@ where
         });
         let mut seen: HashSet<String> = HashSet::new();
         let mut since_commit = 0;
+        let mut bytes_since_commit = 0u64;
+        // tantivy holds on to memory for every segment flushed since the last commit: commit
+        // at least once per writer budget of text, so memory follows the budget, not the corpus.
+        let commit_every_bytes = (options.heap_bytes as u64 / 4).max(8 * 1024 * 1024);
+        let mut sent = index.analyzed_bytes();
         let mut last_commit = Instant::now();
         for outcome in receiver {
             match outcome {
@@ -370,7 +378,14 @@ where
                             report.warnings += 1;
                         }
                         for doc in &documents {
-                            upsert(&writer, index.fields(), doc)?;
+                            // Back-pressure: wait for the writer's threads to catch up.
+                            while sent.saturating_sub(index.analyzed_bytes()) > MAX_BYTES_IN_FLIGHT
+                            {
+                                std::thread::sleep(Duration::from_millis(2));
+                            }
+                            add_new(&writer, index.fields(), doc)?;
+                            sent += analyzed_len(doc);
+                            bytes_since_commit += analyzed_len(doc);
                             report.ids.push(doc.id.clone());
                         }
                         report.documents_indexed += documents.len();
@@ -388,11 +403,13 @@ where
             }
             progress.tick(report);
             if since_commit >= options.commit_every.max(1)
+                || bytes_since_commit >= commit_every_bytes
                 || (since_commit > 0 && last_commit.elapsed() > COMMIT_EVERY)
             {
                 before_commit()?;
                 commit(&mut writer)?;
                 since_commit = 0;
+                bytes_since_commit = 0;
                 last_commit = Instant::now();
             }
         }

@@ -17,6 +17,9 @@
 //!   character, is not a word token), and a quoted phrase matches exactly the adjacent
 //!   characters, never across punctuation.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use crate::lang::{fold, lexicon};
@@ -170,11 +173,17 @@ pub fn chars(text: &str) -> Vec<Analyzed> {
     char_spans(text).analyzed()
 }
 
+/// Bytes of text a tokenizer has analysed: how far indexing has got, for the importer to
+/// wait on (tantivy queues up to 10,000 documents ahead of its indexing threads, which would
+/// otherwise hold that many documents in memory).
+pub type Meter = Arc<AtomicU64>;
+
 /// A tantivy tokenizer over one of the analyzers above.
 #[derive(Clone)]
 pub struct GongwenTokenizer {
     analyze: fn(&str) -> Spans,
     token: Token,
+    meter: Option<Meter>,
 }
 
 impl GongwenTokenizer {
@@ -182,6 +191,7 @@ impl GongwenTokenizer {
         GongwenTokenizer {
             analyze: word_spans,
             token: Token::default(),
+            meter: None,
         }
     }
 
@@ -189,7 +199,14 @@ impl GongwenTokenizer {
         GongwenTokenizer {
             analyze: char_spans,
             token: Token::default(),
+            meter: None,
         }
+    }
+
+    /// Counts the bytes this tokenizer analyses in `meter`.
+    pub fn metered(mut self, meter: Meter) -> Self {
+        self.meter = Some(meter);
+        self
     }
 }
 
@@ -206,6 +223,9 @@ impl Tokenizer for GongwenTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> GongwenTokenStream<'a> {
         self.token.reset();
         let Spans { folded, spans } = (self.analyze)(text);
+        if let Some(meter) = &self.meter {
+            meter.fetch_add(text.len() as u64, Ordering::Relaxed);
+        }
         GongwenTokenStream {
             folded,
             spans: spans.into_iter(),
@@ -237,11 +257,12 @@ impl TokenStream for GongwenTokenStream<'_> {
     }
 }
 
-/// Registers both analyzers on `index`.
-pub fn register(index: &tantivy::Index) {
+/// Registers both analyzers on `index`; the character analyzer counts what it analyses in
+/// `meter`.
+pub fn register(index: &tantivy::Index, meter: Meter) {
     let manager = index.tokenizers();
     manager.register(WORDS, GongwenTokenizer::words());
-    manager.register(CHARS, GongwenTokenizer::chars());
+    manager.register(CHARS, GongwenTokenizer::chars().metered(meter));
 }
 
 #[cfg(test)]

@@ -446,7 +446,7 @@ pub async fn upload(
                 work_state.archive().sync()?;
                 let mut writer = index.writer(50 * 1024 * 1024, 1)?;
                 for doc in &documents {
-                    crate::index::upsert(&writer, index.fields(), doc)?;
+                    crate::index::add_new(&writer, index.fields(), doc)?;
                 }
                 writer.commit().map_err(IndexError::from)?;
                 writer.wait_merging_threads().map_err(IndexError::from)?;

@@ -63,6 +63,7 @@ pub struct SearchIndex {
     fields: Fields,
     dir: PathBuf,
     version: u32,
+    analyzed: analysis::Meter,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -113,7 +114,8 @@ impl SearchIndex {
     }
 
     fn wrap(index: Index, dir: &Path, version: u32) -> Result<SearchIndex, IndexError> {
-        analysis::register(&index);
+        let analyzed = analysis::Meter::default();
+        analysis::register(&index, analyzed.clone());
         let fields = Fields::from_schema(&index.schema())?;
         let reader = index
             .reader_builder()
@@ -125,7 +127,14 @@ impl SearchIndex {
             fields,
             dir: dir.to_path_buf(),
             version,
+            analyzed,
         })
+    }
+
+    /// Bytes of text the character analyzer has processed for this index: with
+    /// [`analyzed_len`], how far the writer's indexing threads have got.
+    pub fn analyzed_bytes(&self) -> u64 {
+        self.analyzed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A writer with a memory budget of `heap_bytes`, split over `threads` indexing threads.
@@ -289,10 +298,16 @@ pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<TantivyDocument, In
     Ok(out)
 }
 
-/// Replaces any document with the same id by `doc` (importing the same document twice leaves
-/// one copy).
-pub fn upsert(writer: &IndexWriter, fields: &Fields, doc: &Document) -> Result<(), IndexError> {
-    writer.delete_term(Term::from_field_text(fields.id, &doc.id));
+/// Bytes of `doc` the character analyzer will process when the document is indexed.
+pub fn analyzed_len(doc: &Document) -> u64 {
+    (doc.title.as_ref().map_or(0, String::len) + doc.text.len()) as u64
+}
+
+/// Adds `doc`, which the caller has found not to be indexed yet: ids are content hashes, and
+/// importers check the first document of a file (a file's documents are always committed
+/// together) before adding the rest. No delete is queued: tantivy keeps every pending delete
+/// in memory until the segments it may touch are merged.
+pub fn add_new(writer: &IndexWriter, fields: &Fields, doc: &Document) -> Result<(), IndexError> {
     writer.add_document(to_tantivy(doc, fields)?)?;
     Ok(())
 }
