@@ -10,6 +10,8 @@
 //! produce is counted.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{BIG5, Encoding, GB18030, UTF_8, UTF_16BE, UTF_16LE};
@@ -505,6 +507,31 @@ pub fn decode_hz(bytes: &[u8]) -> Option<String> {
     (pairs > 0).then_some(out)
 }
 
+/// Every character a double-byte encoding encodes in two bytes, read off its decoder once
+/// (encoding_rs's legacy encoders search their tables character by character, too slowly to
+/// measure whole files with).
+fn double_byte_chars(encoding: &'static Encoding) -> &'static HashSet<char> {
+    fn build(encoding: &'static Encoding) -> HashSet<char> {
+        let mut chars = HashSet::with_capacity(24_000);
+        for lead in 0x81u8..=0xFE {
+            for trail in (0x40u8..=0x7E).chain(0x80..=0xFE) {
+                if let Some(text) =
+                    encoding.decode_without_bom_handling_and_without_replacement(&[lead, trail])
+                {
+                    let mut it = text.chars();
+                    if let (Some(c), None) = (it.next(), it.next()) {
+                        chars.insert(c);
+                    }
+                }
+            }
+        }
+        chars
+    }
+    static GB: LazyLock<HashSet<char>> = LazyLock::new(|| build(GB18030));
+    static BIG5_CHARS: LazyLock<HashSet<char>> = LazyLock::new(|| build(BIG5));
+    if encoding == BIG5 { &BIG5_CHARS } else { &GB }
+}
+
 /// Re-encodes `text` as `codec` would have, to find how many source bytes it took; `None`
 /// where the codec does not allow it.
 pub fn encoded_len(codec: Codec, text: &str) -> Option<usize> {
@@ -512,6 +539,16 @@ pub fn encoded_len(codec: Codec, text: &str) -> Option<usize> {
         Codec::Whatwg(e) if e == UTF_8 => text.len(),
         Codec::Whatwg(e) if e == UTF_16LE || e == UTF_16BE => {
             text.chars().map(|c| c.len_utf16() * 2).sum()
+        }
+        Codec::Whatwg(e) if e == GB18030 || e == encoding_rs::GBK || e == BIG5 => {
+            let doubles = double_byte_chars(e);
+            text.chars()
+                .map(|c| match c {
+                    c if c.is_ascii() => 1,
+                    c if doubles.contains(&c) => 2,
+                    _ => 4,
+                })
+                .sum()
         }
         Codec::Whatwg(e) => {
             let (bytes, _, _): (Cow<[u8]>, _, _) = e.encode(text);

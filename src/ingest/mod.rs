@@ -155,21 +155,27 @@ impl Pipeline {
         let sections = split::split(&text);
         let mut documents = Vec::with_capacity(sections.len());
         let mut repaired_chars = 0;
+        let mut byte_cursor = (0usize, decoded.bom_len);
         for (index, section) in sections.iter().enumerate() {
             let repaired = repair::repair(section.text, &learned);
             let simplified = fold::to_simplified(&repaired.text);
             let extracted = extract::extract(&simplified);
             let char_len = repaired.text.chars().count();
+            // Source bytes, measured incrementally: what lies between the previous section and
+            // this one, then this one.
             let byte_range = if is_html {
                 None
             } else {
-                decode::encoded_len(decoded.codec, &text[..section.range.start])
+                let (prev_text_end, prev_byte_end) = byte_cursor;
+                decode::encoded_len(decoded.codec, &text[prev_text_end..section.range.start])
                     .zip(decode::encoded_len(decoded.codec, section.text))
+                    .map(|(gap, len)| {
+                        let start = prev_byte_end + gap;
+                        byte_cursor = (section.range.end, start + len);
+                        [start, (start + len).min(bytes.len())]
+                    })
             }
-            .map_or([0, bytes.len()], |(before, len)| {
-                let start = decoded.bom_len + before;
-                [start, (start + len).min(bytes.len())]
-            });
+            .unwrap_or([0, bytes.len()]);
             let source = Source {
                 path: path.to_string(),
                 sha256: sha256.clone(),

@@ -77,6 +77,17 @@ pub fn to_simplified(text: &str) -> String {
     out
 }
 
+/// One character to simplified, without context (for scoring characters one by one).
+pub fn simplify_char(c: char) -> char {
+    if !may_convert(c) {
+        return c;
+    }
+    match T2S.r#match(std::iter::once(c)) {
+        Some((to, 1)) => to.chars().next().unwrap_or(c),
+        _ => c,
+    }
+}
+
 /// Rewrites 著 as 着 where mainland usage writes 着.
 fn mainland_zhe(simplified: &str) -> String {
     let chars: Vec<char> = simplified.chars().collect();

@@ -7,6 +7,7 @@
 //! characters (GBK trail bytes 0x40–0x7E are ASCII). Genuine text is mostly level-1 characters
 //! once folded to simplified.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use jieba_rs::Jieba;
@@ -25,15 +26,31 @@ pub fn is_word(word: &str) -> bool {
     JIEBA.has_word(&fold::to_simplified(word))
 }
 
+/// The GB 2312 level (1: the 3,755 everyday characters, rows B0–D7; 2: rows D8–F7) of every
+/// Han character it holds, read off the decoder once.
+static GB2312_LEVEL: LazyLock<HashMap<char, u8>> = LazyLock::new(|| {
+    let mut levels = HashMap::with_capacity(6_800);
+    for lead in 0xB0u8..=0xF7 {
+        for trail in 0xA1u8..=0xFE {
+            let pair = [lead, trail];
+            if let Some(text) =
+                encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(&pair)
+                && let Some(c) = text.chars().next()
+            {
+                levels.insert(c, if lead <= 0xD7 { 1 } else { 2 });
+            }
+        }
+    }
+    levels
+});
+
 /// How everyday a Han character is once simplified: 2 for GB 2312 level 1, 0 for level 2,
 /// −2 for characters outside GB 2312.
 fn han_score(c: char) -> i32 {
-    let simplified = fold::to_simplified(c.encode_utf8(&mut [0; 4]));
-    let (bytes, _, unmappable) = encoding_rs::GBK.encode(&simplified);
-    match (unmappable, bytes.as_ref()) {
-        (false, [lead, trail]) if (0xB0..=0xD7).contains(lead) && *trail >= 0xA1 => 2,
-        (false, [lead, trail]) if (0xD8..=0xF7).contains(lead) && *trail >= 0xA1 => 0,
-        _ => -2,
+    match GB2312_LEVEL.get(&fold::simplify_char(c)) {
+        Some(1) => 2,
+        Some(_) => 0,
+        None => -2,
     }
 }
 

@@ -46,7 +46,13 @@ pub fn reverse_utf8_as_gbk(text: &str, log: &mut RepairLog) -> String {
 
 /// The UTF-8 text behind `run`, if `run` is GBK-decoded UTF-8.
 fn reversal(run: &str) -> Option<String> {
-    if run.chars().count() < 2 || run.contains("锟斤拷") {
+    let chars: Vec<char> = run.chars().collect();
+    // Genuine Chinese reads well already (mostly everyday characters); mojibake does not.
+    // Checking that first spares re-encoding ordinary text.
+    if chars.len() < 2
+        || lexicon::plausibility(&chars) >= chars.len() as i32
+        || run.contains("锟斤拷")
+    {
         return None;
     }
     // Only characters GBK can hold can have come from GBK decoding; a U+FFFD or similar ends
@@ -80,6 +86,11 @@ fn lossless_prefix(run: &str, bytes: &[u8]) -> Option<(usize, usize)> {
         Ok(_) => return Some((run.chars().count(), bytes.len())),
         Err(e) => e.valid_up_to(),
     };
+    // Genuine Chinese re-encoded as GBK is not UTF-8 beyond a byte or two.
+    if valid < 6 {
+        return None;
+    }
+    let utf8 = std::str::from_utf8(&bytes[..valid]).ok()?;
     let mut boundary = None;
     let mut offset = 0;
     for (n, c) in run.chars().enumerate() {
@@ -88,7 +99,7 @@ fn lossless_prefix(run: &str, bytes: &[u8]) -> Option<(usize, usize)> {
         if offset > valid {
             break;
         }
-        if std::str::from_utf8(&bytes[..offset]).is_ok() {
+        if utf8.is_char_boundary(offset) {
             boundary = Some((n + 1, offset));
         }
     }
