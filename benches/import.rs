@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use gongwen::index::dir_size;
 use rayon::prelude::*;
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -88,21 +89,6 @@ fn children_peak_rss_mb() -> f64 {
         usage.assume_init()
     };
     usage.ru_maxrss as f64 / 1024.0
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_size(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 fn import(corpus: &Path) -> ImportRun {

@@ -206,7 +206,8 @@ impl SearchIndex {
     }
 }
 
-fn dir_size(dir: &Path) -> u64 {
+/// Bytes of the files below `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries

@@ -439,6 +439,17 @@ mod tests {
     }
 
     #[test]
+    fn an_index_of_another_schema_version_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let live = data.open_or_create_live().unwrap().dir().to_path_buf();
+        std::fs::write(live.join("gongwen-index.json"), r#"{"schema_version": 0}"#).unwrap();
+        let error = data.open_live().unwrap_err().to_string();
+        assert!(error.contains("schema version 0"), "{error}");
+        assert!(error.contains("gongwen reindex"), "{error}");
+    }
+
+    #[test]
     fn generations_are_published_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::new(dir.path());

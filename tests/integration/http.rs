@@ -445,6 +445,36 @@ fn oversized_uploads_are_413_and_undecodable_ones_422() {
 }
 
 #[test]
+fn a_write_while_an_import_runs_is_409() {
+    let server = TestServer::start(ServerConfig {
+        admin_token: Some(TOKEN.to_string()),
+        ..ServerConfig::default()
+    });
+    let _import = DataDir::new(&server.data).lock_writes().expect("lock");
+    let response = client()
+        .post(server.url("/api/documents"))
+        .bearer_auth(TOKEN)
+        .body("关于加强管理的通知\n各单位：\n请遵照执行。\n")
+        .send()
+        .expect("upload");
+    assert_error(response, StatusCode::CONFLICT, "index_busy");
+}
+
+#[test]
+fn a_read_over_the_time_limit_is_503() {
+    let server = TestServer::start(ServerConfig {
+        request_timeout: Duration::from_nanos(1),
+        ..ServerConfig::default()
+    });
+    let response = client()
+        .get(server.url("/api/search"))
+        .query(&[("q", "拥军优属")])
+        .send()
+        .expect("search");
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "timeout");
+}
+
+#[test]
 fn internal_faults_are_500_without_details() {
     let server = TestServer::start(ServerConfig::default());
     let docs = ingest_seed();

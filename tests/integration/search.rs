@@ -291,6 +291,15 @@ fn malformed_queries_and_parameters_are_errors() {
     assert!(error(&"拥".repeat(1001), 10).contains("longer than"));
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, .. proptest::prelude::ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_queries_never_panic(q in "[ 拥军优属浦府办〔〕()（）\\[\\]\"“”:-OR ANDNOTtitle:issuer:number:year:date:type:subject:2010..98号-]{0,40}") {
+        let _ = search::search(seed_index(), &SearchRequest { q, ..SearchRequest::default() });
+    }
+}
+
 #[derive(Deserialize)]
 struct Sample {
     file: String,
