@@ -315,3 +315,31 @@ pub fn open_or_import(data: &DataDir, corpus: &Path) -> Result<SearchIndex, impo
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_past_the_time_limit_is_a_timeout() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::new(dir.path());
+        let index = data.open_or_create_live().expect("index");
+        let config = ServerConfig {
+            request_timeout: Duration::from_millis(20),
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(data, index, config);
+        let slow = state
+            .blocking(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            })
+            .await
+            .expect_err("too slow");
+        assert_eq!(slow.code, ErrorCode::Timeout);
+        assert_eq!(slow.code.status().as_u16(), 503);
+        let quick = state.blocking(|| Ok(7)).await.expect("in time");
+        assert_eq!(quick, 7);
+    }
+}

@@ -461,20 +461,6 @@ fn a_write_while_an_import_runs_is_409() {
 }
 
 #[test]
-fn a_read_over_the_time_limit_is_503() {
-    let server = TestServer::start(ServerConfig {
-        request_timeout: Duration::from_nanos(1),
-        ..ServerConfig::default()
-    });
-    let response = client()
-        .get(server.url("/api/search"))
-        .query(&[("q", "拥军优属")])
-        .send()
-        .expect("search");
-    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "timeout");
-}
-
-#[test]
 fn internal_faults_are_500_without_details() {
     let server = TestServer::start(ServerConfig::default());
     let docs = ingest_seed();

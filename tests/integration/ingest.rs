@@ -521,3 +521,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_portal_page_states_its_metadata_in_a_table() {
+    let html = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>国务院关于加快培育和发展战略性新兴产业的决定_政府信息公开</title></head>
+<body><div class="nav">首页 &gt; 信息公开</div>
+<table class="meta">
+<tr><td>索 引 号：</td><td>000014349/2010-00212</td><td>主题分类：</td><td>工业、交通</td></tr>
+<tr><td>发文机关：</td><td>国务院</td><td>成文日期：</td><td>2010年10月10日</td></tr>
+<tr><td>标　　题：</td><td>国务院关于加快培育和发展战略性新兴产业的决定</td></tr>
+<tr><td>发文字号：</td><td>国发〔2010〕32号</td><td>发布日期：</td><td>2010年10月18日</td></tr>
+</table>
+<h1>国务院关于加快培育和发展战略性新兴产业的决定</h1>
+<p>国发〔2010〕32号</p>
+<p>各省、自治区、直辖市人民政府，国务院各部委、各直属机构：</p>
+<p>战略性新兴产业是引导未来经济社会发展的重要力量。现作出如下决定。</p>
+<p>国务院</p><p>二○一○年十月十日</p>
+</body></html>"#;
+    let docs = Pipeline::default()
+        .ingest_bytes("gov/content_1.htm", html.as_bytes())
+        .expect("page ingests");
+    let doc = &docs[0];
+    assert_eq!(
+        doc.title.as_deref(),
+        Some("国务院关于加快培育和发展战略性新兴产业的决定")
+    );
+    assert_eq!(doc.issuers, ["国务院"]);
+    assert_eq!(doc.doc_number.as_deref(), Some("国发〔2010〕32号"));
+    assert_eq!(
+        doc.date.map(|d| d.to_string()).as_deref(),
+        Some("2010-10-10")
+    );
+    assert_eq!(
+        doc.print_date.map(|d| d.to_string()).as_deref(),
+        Some("2010-10-18")
+    );
+    assert_eq!(doc.doc_type.as_deref(), Some("决定"));
+    assert!(
+        doc.recipients.iter().any(|r| r.contains("国务院各部委")),
+        "{:?}",
+        doc.recipients
+    );
+}

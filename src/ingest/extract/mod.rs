@@ -12,6 +12,7 @@
 //! `# title`, dated header lines and `<!-- INFO END -->` are read by [`markdown`].
 
 mod dates;
+mod labels;
 pub mod markdown;
 
 use crate::ingest::{split, vocab};
@@ -101,21 +102,47 @@ pub fn extract(simplified: &str) -> Extracted {
         .map(str::to_string);
     let body_from = title_at.as_ref().map_or(0, |t| t.lines.end);
     let body = &lines[body_from..];
-    out.recipients = recipients(body);
+    out.recipients = recipients(body, out.title.as_deref());
     let signature = signature_and_date(body);
     out.date = signature.as_ref().map(|s| s.1);
     let print = print_line(body);
     out.print_date = print.as_ref().map(|p| p.1);
     out.copies = copies(body);
-    out.subject_words = subject_words(body);
+    out.subject_words = subject_words(lines);
     out.cc = cc(body);
     let signed: Vec<String> = signature.map(|s| s.0).unwrap_or_default();
     let print_orgs: Vec<String> = print.map(|p| p.0).into_iter().flatten().collect();
     let (issuers, aliases) = choose_issuers(signed, title_block, masthead, print_orgs);
     out.issuers = issuers;
     out.issuer_aliases = aliases;
+    apply_stated(&mut out, lines);
     out.cited_doc_numbers = cited_numbers(simplified, out.doc_number.as_ref());
     out
+}
+
+/// Values the page states outright (a portal's metadata table) replace inferred ones; the
+/// inferred issuers stay as aliases.
+fn apply_stated(out: &mut Extracted, lines: &[Line]) {
+    let simp: Vec<&str> = lines.iter().map(|l| l.simp).collect();
+    let stated = labels::stated(&simp);
+    if let Some(title) = stated.title {
+        out.doc_type = vocab::doc_type_of(&title)
+            .map(str::to_string)
+            .or(out.doc_type.take());
+        out.title = Some(title);
+    }
+    if !stated.issuers.is_empty() {
+        let inferred = std::mem::replace(&mut out.issuers, stated.issuers);
+        out.issuer_aliases.extend(inferred);
+        let issuers = out.issuers.clone();
+        out.issuer_aliases.retain(|a| !issuers.contains(a));
+        out.issuer_aliases = dedup(std::mem::take(&mut out.issuer_aliases));
+    }
+    if stated.doc_number.is_some() {
+        out.doc_number = stated.doc_number;
+    }
+    out.date = stated.date.or(out.date);
+    out.print_date = stated.print_date.or(out.print_date);
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -154,6 +181,7 @@ fn find_title(head: &[Line], number_line: Option<usize>) -> Option<FoundTitle> {
     let candidate = |i: usize| -> bool {
         let simp = head[i].simp;
         Some(i) != number_line
+            && !labels::is_labelled(simp)
             && !simp.ends_with("文件")
             && org_line(simp).is_none()
             && vocab::doc_type_of(simp).is_some()
@@ -315,12 +343,17 @@ fn copies(body: &[Line]) -> Option<u32> {
 }
 
 /// 主题词: space-separated terms; an unspaced run is split into the 2+2-character compounds
-/// the 主题词表 is made of, with a trailing 文种 kept as its own term.
-fn subject_words(body: &[Line]) -> Vec<String> {
-    let Some(line) = body.iter().find(|l| l.simp.starts_with("主题词")) else {
+/// the 主题词表 is made of, with a trailing 文种 kept as its own term. A label alone on its
+/// line (a table cell) takes the next line.
+fn subject_words(lines: &[Line]) -> Vec<String> {
+    let Some(at) = lines.iter().position(|l| l.simp.starts_with("主题词")) else {
         return Vec::new();
     };
-    let rest = line.simp["主题词".len()..].trim_start_matches([':', '：', ' ', '\u{3000}']);
+    let mut rest =
+        lines[at].simp["主题词".len()..].trim_start_matches([':', '：', ' ', '\u{3000}']);
+    if rest.is_empty() {
+        rest = lines.get(at + 1).map_or("", |l| l.simp);
+    }
     let terms: Vec<String> = rest
         .split([' ', '\u{3000}', '，', '、', '；'])
         .map(|t| t.trim_matches(['△', 'Δ', '▲', '*', '＊']))
@@ -357,13 +390,18 @@ fn split_unspaced_subjects(run: &str) -> Vec<String> {
     words
 }
 
-/// 主送: the line right after the title, up to its colon, when what precedes the colon is a
-/// list of short names.
-fn recipients(body: &[Line]) -> Vec<String> {
-    let Some(line) = body
-        .iter()
-        .find(|l| !is_date_line(l.simp) && own_number(std::slice::from_ref(*l)).is_none())
-    else {
+/// Body lines that may stand between the title and the recipients.
+const RECIPIENTS_WITHIN: usize = 12;
+
+/// 主送: the first line after the title that is not its number, a date, a labelled table cell
+/// or the title again, up to its colon, when what precedes the colon is a list of short names.
+fn recipients(body: &[Line], title: Option<&str>) -> Vec<String> {
+    let Some(line) = body.iter().take(RECIPIENTS_WITHIN).find(|l| {
+        !is_date_line(l.simp)
+            && own_number(std::slice::from_ref(*l)).is_none()
+            && !labels::is_labelled(l.simp)
+            && Some(l.simp) != title
+    }) else {
         return Vec::new();
     };
     let Some((list, _)) = line.simp.split_once(['：', ':']) else {
