@@ -78,6 +78,24 @@ pub enum SchemaError {
     Missing(String),
 }
 
+/// `options` with the declared indexed / stored / fast flags set (numeric and date options
+/// share these methods but no trait).
+macro_rules! with_flags {
+    ($options:expr, $field:expr) => {{
+        let mut options = $options;
+        if $field.indexed {
+            options = options.set_indexed();
+        }
+        if $field.stored {
+            options = options.set_stored();
+        }
+        if $field.fast {
+            options = options.set_fast();
+        }
+        options
+    }};
+}
+
 impl SchemaSpec {
     /// The declaration compiled into this binary.
     pub fn bundled() -> Result<SchemaSpec, SchemaError> {
@@ -113,31 +131,12 @@ impl SchemaSpec {
                     builder.add_text_field(&field.name, options);
                 }
                 FieldKind::I64 => {
-                    let mut options = NumericOptions::default();
-                    if field.indexed {
-                        options = options.set_indexed();
-                    }
-                    if field.stored {
-                        options = options.set_stored();
-                    }
-                    if field.fast {
-                        options = options.set_fast();
-                    }
+                    let options = with_flags!(NumericOptions::default(), field);
                     builder.add_i64_field(&field.name, options);
                 }
                 FieldKind::Date => {
-                    let mut options =
-                        DateOptions::default().set_precision(DateTimePrecision::Seconds);
-                    if field.indexed {
-                        options = options.set_indexed();
-                    }
-                    if field.stored {
-                        options = options.set_stored();
-                    }
-                    if field.fast {
-                        options = options.set_fast();
-                    }
-                    builder.add_date_field(&field.name, options);
+                    let options = DateOptions::default().set_precision(DateTimePrecision::Seconds);
+                    builder.add_date_field(&field.name, with_flags!(options, field));
                 }
                 FieldKind::Facet => {
                     builder.add_facet_field(&field.name, FacetOptions::default());
