@@ -154,6 +154,8 @@ pub enum WarningKind {
     UnrecoverableLoss,
     /// A repaired character was chosen among a few candidates by the words around it.
     InferredByContext,
+    /// Text was re-aligned over a stretch where bytes may have been dropped undetectably.
+    PossibleLoss,
     /// No title could be found.
     NoTitle,
     /// The file could not be split at its section headers as expected.

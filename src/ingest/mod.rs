@@ -228,10 +228,12 @@ fn markdown_document(
     sha256: &str,
     byte_len: usize,
     decoded: &Decoded,
-    warnings: Vec<Warning>,
+    mut warnings: Vec<Warning>,
 ) -> Document {
-    let extracted = extract::markdown::extract_markdown(&decoded.text);
-    let text = extract::markdown::to_text(&decoded.text);
+    let repaired = repair::repair(&decoded.text, &repair::AnnotatedChars::learn(&decoded.text));
+    warnings.extend(repaired.log.warnings.iter().cloned());
+    let extracted = extract::markdown::extract_markdown(&repaired.text);
+    let text = extract::markdown::to_text(&repaired.text);
     let simplified = fold::to_simplified(&text);
     let source = Source {
         path: path.to_string(),
@@ -242,7 +244,13 @@ fn markdown_document(
         byte_range: [0, byte_len],
         char_range: [0, text.chars().count()],
     };
-    assemble(source, extracted, (text, simplified), Vec::new(), warnings)
+    assemble(
+        source,
+        extracted,
+        (text, simplified),
+        repaired.log.counts(),
+        warnings,
+    )
 }
 
 /// The id of the `section`-th document of the file with hash `sha256`.

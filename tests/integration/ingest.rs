@@ -351,11 +351,31 @@ fn sample_regulations_come_through_with_title_type_date_and_issuer() {
                 sample.file
             );
         }
+        // Clean text only gets its typos normalised (an ASCII comma in a Chinese sentence, a
+        // stray space): nothing that reverses damage it does not have.
+        let normalisations = [
+            "punctuation_widened",
+            "stray_space_removed",
+            "date_zero_normalised",
+        ];
+        let damage_repairs: Vec<_> = doc
+            .repairs
+            .iter()
+            .filter(|r| {
+                let kind = serde_json::to_value(r.kind).unwrap();
+                !normalisations.contains(&kind.as_str().unwrap_or(""))
+            })
+            .collect();
         assert!(
-            doc.repairs.is_empty(),
-            "{}: clean text was 'repaired': {:?}",
+            damage_repairs.is_empty(),
+            "{}: clean text was 'repaired': {damage_repairs:?}",
+            sample.file
+        );
+        assert!(
+            doc.warnings.is_empty(),
+            "{}: {:?}",
             sample.file,
-            doc.repairs
+            doc.warnings
         );
         count += 1;
     }

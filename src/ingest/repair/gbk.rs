@@ -109,6 +109,14 @@ pub fn repair_line(line: &str, learned: &AnnotatedChars, log: &mut RepairLog) ->
         ..LineChanges::default()
     };
     resolve_swallowed(&mut items, learned, &mut changes);
+    // A spliced byte that starts a character was the lead of the character after a straddle:
+    // the decoder read the bytes after it out of step.
+    let starts = char_starts(&items);
+    let out_of_step: Vec<bool> = changes
+        .spliced
+        .iter()
+        .map(|s| s.is_some_and(|at| starts.binary_search(&at).is_ok()))
+        .collect();
     let text = decode_items(&items, &mut changes.realigned);
     if changes.straddles + changes.realigned == 0 {
         return None;
@@ -117,6 +125,14 @@ pub fn repair_line(line: &str, learned: &AnnotatedChars, log: &mut RepairLog) ->
     log.add(RepairKind::GbkRealigned, changes.realigned);
     log.add(RepairKind::PinyinAnnotationRemoved, changes.annotations);
     log.add(RepairKind::GbkDroppedPairInferred, changes.inferred.len());
+    for run in long_out_of_step_runs(line, &out_of_step) {
+        log.warn(
+            WarningKind::PossibleLoss,
+            format!(
+                "`{run}` was read out of step and has been re-aligned; a private-use byte pair the decoder dropped inside it would have taken two characters' bytes with it undetectably"
+            ),
+        );
+    }
     for choice in &changes.inferred {
         log.warn(
             WarningKind::InferredByContext,
@@ -128,6 +144,34 @@ pub fn repair_line(line: &str, learned: &AnnotatedChars, log: &mut RepairLog) ->
     Some(text)
 }
 
+/// Out-of-step runs this long or longer are flagged: each junction of a run has roughly one
+/// chance in seven of being a private-use pair, which the decoder dropped without a trace.
+const FLAGGED_RUN: usize = 3;
+
+/// The runs of double-byte characters the decoder read out of step after a straddle: from the
+/// `?py)` to the next ASCII character. `out_of_step` says, for each `?py)` in order, whether it
+/// was a straddle.
+fn long_out_of_step_runs(line: &str, out_of_step: &[bool]) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut runs = Vec::new();
+    let mut site = 0;
+    for i in 0..chars.len() {
+        if chars[i] != '?' {
+            continue;
+        }
+        let Some((_, end)) = pinyin_then_close(&chars, i + 1) else {
+            continue;
+        };
+        let straddle = out_of_step.get(site).copied().unwrap_or(false);
+        site += 1;
+        let run: String = chars[end..].iter().take_while(|c| !c.is_ascii()).collect();
+        if straddle && run.chars().count() >= FLAGGED_RUN {
+            runs.push(run);
+        }
+    }
+    runs
+}
+
 #[derive(Debug, Default)]
 struct LineChanges {
     annotations: usize,
@@ -135,6 +179,8 @@ struct LineChanges {
     realigned: usize,
     /// Each character chosen by context, shown in its context: `特[色]經`.
     inferred: Vec<String>,
+    /// For each `?py)` in order, where its spliced-back byte ended up, if it was resolved.
+    spliced: Vec<Option<usize>>,
 }
 
 /// The line as GBK bytes with the damage marked; `None` if it has no damage to look at or a
@@ -219,11 +265,25 @@ fn resolve_swallowed(items: &mut Vec<Item>, learned: &AnnotatedChars, changes: &
                     })
                 })
         });
+        changes
+            .spliced
+            .push(replacement.as_ref().map(|bytes| k + bytes.len() - 1));
         let replacement = replacement.unwrap_or_else(|| vec![Item::Lost]);
         let len = replacement.len();
         items.splice(k..=k, replacement);
         k += len;
     }
+}
+
+/// The item indices at which a character starts, reading from the start of the line.
+fn char_starts(items: &[Item]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        starts.push(i);
+        i = step(items, i).1;
+    }
+    starts
 }
 
 /// The trail byte of the character read `syllable` whose lead byte is `lead`, if the bytes and
@@ -365,6 +425,10 @@ fn step(items: &[Item], i: usize) -> (String, usize) {
                     }
                 }
                 Some(Item::Byte(t)) if is_trail(*t) => match decode_char(&[*lead, *t]) {
+                    // A private-use pair where the text was realigned: the lenient decoder
+                    // dropped a private-use pair between this lead byte and this trail byte, so
+                    // two characters lost a byte each and neither is known.
+                    Some('\u{E000}'..='\u{F8FF}') => ("??".to_string(), i + 2),
                     Some(c) => (c.to_string(), i + 2),
                     None => ('\u{FFFD}'.to_string(), i + 2),
                 },
@@ -469,6 +533,14 @@ mod tests {
             "{}",
             log.warnings[0].message
         );
+    }
+
+    #[test]
+    fn a_pair_dropped_inside_realigned_text_leaves_two_question_marks() {
+        // 償的，產品 with 數 straddling 償|的: the out-of-step pair [AC AE] was private use and
+        // dropped, taking the trail of ， and the lead of 產 with it.
+        let (out, _) = fix("賠償?shù)模a(chǎn)品", "產(chǎn)");
+        assert_eq!(out, "賠償的??品");
     }
 
     #[test]

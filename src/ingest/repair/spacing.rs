@@ -14,6 +14,7 @@
 //! (`企業 1 在浦東`) or between a full stop and the next sentence (`工作。4 發揮`).
 
 use super::{RepairLog, map_lines, simplified_chars};
+use crate::ingest::extract::find_dates;
 use crate::ingest::vocab;
 use crate::lang::fold;
 use crate::model::RepairKind;
@@ -73,6 +74,7 @@ fn is_stray(chars: &[char], shadow: &[char], i: usize) -> bool {
     }
     !(after_label(&shadow[..i])
         || starts_with_date(&shadow[i + 1..])
+        || ends_with_date(&shadow[..i])
         || between_organisations(&shadow[..i], &shadow[i + 1..])
         || starts_signature(&shadow[i + 1..]))
 }
@@ -99,6 +101,14 @@ fn starts_with_date(after: &[char]) -> bool {
         .take_while(|c| c.is_ascii_digit() || "〇零一二三四五六七八九".contains(**c))
         .count();
     year == 4 && after.get(4) == Some(&'年')
+}
+
+/// A date ends here: `2011年11月17日 上海市…` (a date heading an event or a signature).
+fn ends_with_date(before: &[char]) -> bool {
+    let tail: String = before[before.len().saturating_sub(12)..].iter().collect();
+    find_dates(&tail)
+        .last()
+        .is_some_and(|d| d.end == tail.len())
 }
 
 /// The run of characters before the space, back to punctuation or the line start.
@@ -250,6 +260,7 @@ mod tests {
             "## 第一章  总则",
             "使用 Python 语言",
             "第一章　总则",
+            "2011年11月17日 上海市第十三届人民代表大会常务委员会第三十次会议通过",
         ] {
             assert_eq!(run(text), text);
         }
