@@ -44,14 +44,15 @@ pub fn reverse_utf8_as_gbk(text: &str, log: &mut RepairLog) -> String {
     out
 }
 
+/// Characters of a run judged before it is re-encoded.
+const PLAUSIBILITY_PREFIX: usize = 48;
+
 /// The UTF-8 text behind `run`, if `run` is GBK-decoded UTF-8.
 fn reversal(run: &str) -> Option<String> {
-    let chars: Vec<char> = run.chars().collect();
-    // Genuine Chinese reads well already (mostly everyday characters); mojibake does not.
-    // Checking that first spares re-encoding ordinary text.
-    if chars.len() < 2
-        || lexicon::plausibility(&chars) >= chars.len() as i32
-        || run.contains("锟斤拷")
+    // Genuine Chinese reads well already (mostly everyday characters); mojibake does not, from
+    // its first characters on. Judging a prefix first spares re-encoding ordinary text.
+    let head: Vec<char> = run.chars().take(PLAUSIBILITY_PREFIX).collect();
+    if head.len() < 2 || lexicon::plausibility(&head) >= head.len() as i32 || run.contains("锟斤拷")
     {
         return None;
     }
