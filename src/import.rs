@@ -115,9 +115,6 @@ pub struct ImportReport {
     /// Bytes of the files read.
     pub bytes: u64,
     pub seconds: f64,
-    /// Ids of the documents indexed, in order.
-    #[serde(skip)]
-    pub ids: Vec<String>,
 }
 
 /// A file that could not be imported.
@@ -386,7 +383,6 @@ where
                             add_new(&writer, index.fields(), doc)?;
                             sent += analyzed_len(doc);
                             bytes_since_commit += analyzed_len(doc);
-                            report.ids.push(doc.id.clone());
                         }
                         report.documents_indexed += documents.len();
                         since_commit += documents.len();

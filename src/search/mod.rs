@@ -198,7 +198,10 @@ fn search_with_facets(
             collectors.add_collector(collector)
         })
         .collect();
-    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+    // Past the last document there is nothing to rank; the collector would still make room
+    // for `offset` hits, so a huge offset must not reach it.
+    let offset = request.offset.min(searcher.num_docs() as usize);
+    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(offset);
     let (mut fruit, ranked): (_, Vec<(Option<Score>, DocAddress)>) = match request.sort {
         Sort::Relevance => {
             let collector = top.order_by((

@@ -175,10 +175,7 @@ fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
                         (text, true, end)
                     }
                     _ => {
-                        let end = chars[value_start..]
-                            .iter()
-                            .position(|c| c.is_whitespace() || *c == ')')
-                            .map_or(chars.len(), |p| value_start + p);
+                        let end = value_end(&chars, value_start);
                         (chars[value_start..end].iter().collect(), false, end)
                     }
                 };
@@ -212,6 +209,23 @@ fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
         }
     }
     Ok(tokens)
+}
+
+/// Where a bare field value starting at `chars[start]` ends: at white space, or at a `)` that
+/// closes a group around the field (brackets opened inside the value, as in
+/// `number:浦府办(2010)98号`, are part of it).
+fn value_end(chars: &[char], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, &c) in chars.iter().enumerate().skip(start) {
+        match c {
+            c if c.is_whitespace() => return i,
+            '(' => depth += 1,
+            ')' if depth == 0 => return i,
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    chars.len()
 }
 
 /// The text of the quotation opening at `chars[open]`, and the index after its closing quote.
@@ -280,12 +294,14 @@ impl Parser {
             match self.peek() {
                 None | Some(Token::Close) | Some(Token::Or) => break,
                 Some(Token::And) => {
+                    let position = self.position();
                     self.at += 1;
-                    if all.is_empty() {
-                        return Err(error(
-                            self.tokens[self.at - 1].0,
-                            "AND needs a term before it",
-                        ));
+                    let followed = !matches!(
+                        self.peek(),
+                        None | Some(Token::Close) | Some(Token::Or) | Some(Token::And)
+                    );
+                    if all.is_empty() || !followed {
+                        return Err(error(position, "AND needs a term on each side"));
                     }
                 }
                 _ => all.push(self.unary()?),
@@ -518,6 +534,13 @@ mod tests {
             parse("number:浦委辦發[2008]12號").unwrap(),
             Some(Node::OwnNumber("浦委办发〔2008〕12号".parse().unwrap()))
         );
+        assert_eq!(
+            parse("(number:浦府办(2010)98号 OR 通知)").unwrap(),
+            Some(Node::Or(vec![
+                Node::OwnNumber("浦府办〔2010〕98号".parse().unwrap()),
+                text("通知")
+            ]))
+        );
     }
 
     #[test]
@@ -566,6 +589,9 @@ mod tests {
             ("number:浦府办", 7, "not a document number"),
             ("year:二〇一〇", 5, "not a year"),
             ("issuer:", 0, "needs a value"),
+            ("通知 AND", 3, "AND needs a term"),
+            ("通知 AND AND 意见", 3, "AND needs a term"),
+            ("AND 通知", 0, "AND needs a term"),
         ];
         for (query, position, message) in cases {
             let e = parse(query).expect_err(query);

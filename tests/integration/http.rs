@@ -310,6 +310,26 @@ fn uploads_in_gbk_and_big5_are_found_by_search() {
 }
 
 #[test]
+fn paging_far_past_the_end_is_empty_not_fatal() {
+    for offset in ["17179869184", "18446744073709551615"] {
+        let response = client()
+            .get(server().url("/api/search"))
+            .query(&[("q", "通知"), ("offset", offset)])
+            .send()
+            .expect("search");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = json(response);
+        assert!(body["total"].as_u64().unwrap() > 0);
+        assert_eq!(body["hits"].as_array().map(Vec::len), Some(0));
+    }
+    assert_eq!(
+        json(get("/api/health"))["status"],
+        "ok",
+        "the server is still up"
+    );
+}
+
+#[test]
 fn writes_need_the_token() {
     assert_error(
         upload(b"text".to_vec(), "a.txt", None),
