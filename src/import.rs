@@ -579,18 +579,13 @@ fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
             if *size > limit {
                 return Err(too_large(*size));
             }
-            let file = std::fs::File::open(zip).map_err(unreadable)?;
-            let mut archive = zip::ZipArchive::new(file)
-                .map_err(|e| unreadable(std::io::Error::other(e.to_string())))?;
-            let member = archive
-                .by_index(*index)
-                .map_err(|e| unreadable(std::io::Error::other(e.to_string())))?;
             let mut bytes = Vec::with_capacity(*size as usize);
-            // The declared size can lie: never read past the limit.
-            member
-                .take(limit + 1)
-                .read_to_end(&mut bytes)
-                .map_err(unreadable)?;
+            with_zip(zip, |archive| {
+                let member = archive.by_index(*index).map_err(std::io::Error::other)?;
+                // The declared size can lie: never read past the limit.
+                member.take(limit + 1).read_to_end(&mut bytes)
+            })
+            .map_err(unreadable)?;
             if bytes.len() as u64 > limit {
                 return Err(too_large(bytes.len() as u64));
             }
@@ -600,6 +595,31 @@ fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
             "archive entries are read by reindex",
         ))),
     }
+}
+
+thread_local! {
+    /// The zip archive this worker read last: members of one archive come one after another,
+    /// and reading an archive's directory again for each of them would be quadratic.
+    static OPEN_ZIP: std::cell::RefCell<Option<(PathBuf, zip::ZipArchive<std::fs::File>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `read` on the archive at `path`, opened once per worker.
+fn with_zip<T>(
+    path: &Path,
+    read: impl FnOnce(&mut zip::ZipArchive<std::fs::File>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    OPEN_ZIP.with_borrow_mut(|open| {
+        if open.as_ref().is_none_or(|(p, _)| p != path) {
+            let file = std::fs::File::open(path)?;
+            let archive = zip::ZipArchive::new(file).map_err(std::io::Error::other)?;
+            *open = Some((path.to_path_buf(), archive));
+        }
+        match open {
+            Some((_, archive)) => read(archive),
+            None => Err(std::io::Error::other("zip archive not open")),
+        }
+    })
 }
 
 /// A progress bar on a terminal, a log line every few seconds otherwise.

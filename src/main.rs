@@ -179,12 +179,7 @@ fn main() -> ExitCode {
                     .map(|v| v.parse().map_err(|e| anyhow::anyhow!("--{name}: {e}")))
                     .transpose()
             };
-            let sort = match sort.as_str() {
-                "relevance" => Sort::Relevance,
-                "date_desc" => Sort::DateDesc,
-                "date_asc" => Sort::DateAsc,
-                other => anyhow::bail!("--sort: `{other}` is not relevance, date_desc or date_asc"),
-            };
+            let sort: Sort = sort.parse().map_err(|e| anyhow::anyhow!("--sort: {e}"))?;
             let request = SearchRequest {
                 q: query,
                 filters: Filters {

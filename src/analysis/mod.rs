@@ -68,7 +68,7 @@ impl Spans {
 }
 
 /// Byte offset of every character of `text`, and the text's length at the end.
-fn char_offsets(text: &str) -> Vec<usize> {
+pub fn char_offsets(text: &str) -> Vec<usize> {
     text.char_indices()
         .map(|(i, _)| i)
         .chain(std::iter::once(text.len()))
@@ -163,7 +163,8 @@ fn char_spans(text: &str) -> Spans {
     Spans { folded, spans }
 }
 
-/// The word tokens of `text`.
+/// The word tokens of `text` (what the tantivy tokenizer streams, for inspection in tests).
+#[cfg(test)]
 pub fn words(text: &str) -> Vec<Analyzed> {
     word_spans(text).analyzed()
 }

@@ -92,17 +92,13 @@ impl SearchParams {
         {
             return Err(ApiError::parameter("year", format!("{y} is not a year")));
         }
-        let sort = match non_empty(self.sort).as_deref() {
-            None | Some("relevance") => Sort::Relevance,
-            Some("date_desc") => Sort::DateDesc,
-            Some("date_asc") => Sort::DateAsc,
-            Some(other) => {
-                return Err(ApiError::parameter(
-                    "sort",
-                    format!("`{other}` is not one of relevance, date_desc, date_asc"),
-                ));
-            }
-        };
+        let sort = non_empty(self.sort)
+            .map(|s| {
+                s.parse::<Sort>()
+                    .map_err(|e| ApiError::parameter("sort", e))
+            })
+            .transpose()?
+            .unwrap_or_default();
         let limit = parse_number("limit", self.limit)?.unwrap_or(search::DEFAULT_LIMIT);
         if limit > search::MAX_LIMIT {
             return Err(ApiError::parameter(

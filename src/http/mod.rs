@@ -159,16 +159,23 @@ impl AppState {
             std::mem::replace(&mut *live, fresh)
         };
         tracing::info!(from = %old.dir().display(), to = %dir.display(), "switched index");
-        let data = self.inner.data.clone();
         tokio::spawn(async move {
             while Arc::strong_count(&old) > 1 {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            // Only this generation: an older one may still be waiting for its last search.
+            let dir = old.dir().to_path_buf();
             drop(old);
-            match tokio::task::spawn_blocking(move || data.remove_unused_generations(&[])).await {
-                Ok(Ok(removed)) => tracing::info!(removed, "removed old index generations"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not remove old index generations"),
-                Err(e) => tracing::warn!(error = %e, "could not remove old index generations"),
+            match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir).map(|()| dir))
+                .await
+            {
+                Ok(Ok(dir)) => {
+                    tracing::info!(dir = %dir.display(), "removed the old index generation")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "could not remove the old index generation")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not remove the old index generation"),
             }
         });
         Ok(())

@@ -222,7 +222,8 @@ pub fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn date_time(date: IsoDate) -> DateTime {
+/// A date as the index's date fields hold it (midnight UTC).
+pub fn date_time(date: IsoDate) -> DateTime {
     DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400)
 }
 

@@ -61,10 +61,6 @@ impl DataDir {
         DataDir { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The archive of original files.
     pub fn archive(&self) -> Archive {
         Archive {

@@ -282,20 +282,26 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     }
     let as_gb = plausibility_of(GB18030, sample);
     [UTF_16LE, UTF_16BE].into_iter().find(|&encoding| {
-        decodes_cleanly(encoding, sample) && cjk_share(encoding, sample) > 0.8 && {
+        decodes_cleanly(encoding, sample) && share(encoding, sample, is_cjk, |_| true) > 0.8 && {
             plausibility_of(encoding, sample) > as_gb + (units as i32 / 2)
         }
     })
 }
 
-fn cjk_share(encoding: &'static Encoding, bytes: &[u8]) -> f64 {
+/// The share of the decoded characters that are `counted`, among those that are `among`.
+fn share(
+    encoding: &'static Encoding,
+    bytes: &[u8],
+    counted: fn(char) -> bool,
+    among: fn(char) -> bool,
+) -> f64 {
     let (text, _) = encoding.decode_without_bom_handling(bytes);
-    let total = text.chars().count().max(1);
-    let cjk = text
-        .chars()
-        .filter(|&c| crate::lang::fold::is_han(c) || crate::lang::fold::is_cjk_punct(c))
-        .count();
-    cjk as f64 / total as f64
+    let total = text.chars().filter(|&c| among(c)).count().max(1);
+    text.chars().filter(|&c| counted(c)).count() as f64 / total as f64
+}
+
+fn is_cjk(c: char) -> bool {
+    crate::lang::fold::is_han(c) || crate::lang::fold::is_cjk_punct(c)
 }
 
 fn plausibility_of(encoding: &'static Encoding, bytes: &[u8]) -> i32 {
@@ -372,7 +378,7 @@ fn guess(bytes: &[u8]) -> &'static Encoding {
         .into_iter()
         .filter(|&e| {
             errors(e) <= (sample.len() as i64 / 100).max(1)
-                && han_share(e, sample) >= 0.5
+                && share(e, sample, crate::lang::fold::is_han, |c| !c.is_ascii()) >= 0.5
                 && plausibility_of(e, sample) > 0
         })
         .max_by_key(|&e| score(e));
@@ -403,17 +409,6 @@ fn is_other_cjk(encoding: &'static Encoding) -> bool {
         encoding_rs::ISO_2022_JP,
     ]
     .contains(&encoding)
-}
-
-/// The share of Han characters among the non-ASCII characters of the decoded text.
-fn han_share(encoding: &'static Encoding, bytes: &[u8]) -> f64 {
-    let (text, _) = encoding.decode_without_bom_handling(bytes);
-    let non_ascii = text.chars().filter(|c| !c.is_ascii()).count().max(1);
-    let han = text
-        .chars()
-        .filter(|&c| crate::lang::fold::is_han(c))
-        .count();
-    han as f64 / non_ascii as f64
 }
 
 /// The name to report: for the GB family the smallest standard the bytes fit, for Big5 whether
@@ -554,28 +549,10 @@ pub fn encoded_len(codec: Codec, text: &str) -> Option<usize> {
             let (bytes, _, _): (Cow<[u8]>, _, _) = e.encode(text);
             bytes.len()
         }
-        Codec::Hz => hz_len(text),
-        Codec::Mixed => return None,
+        // HZ line continuations (`~` + newline) vanish in decoding: the text cannot say where
+        // they were.
+        Codec::Hz | Codec::Mixed => return None,
     })
-}
-
-/// The length of `text` in HZ: two bytes per GB 2312 character, plus the escapes around runs.
-fn hz_len(text: &str) -> usize {
-    let mut len = 0;
-    let mut in_gb = false;
-    for c in text.chars() {
-        let gb = !c.is_ascii();
-        if gb != in_gb {
-            len += 2;
-            in_gb = gb;
-        }
-        len += match c {
-            '~' => 2,
-            c if c.is_ascii() => 1,
-            _ => 2,
-        };
-    }
-    len + if in_gb { 2 } else { 0 }
 }
 
 #[cfg(test)]

@@ -2,16 +2,17 @@
 
 use std::ops::Bound;
 
+use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DateTime, Term};
 
 use super::query::Node;
 use super::{BuiltQuery, Filters};
 use crate::analysis;
+use crate::index::date_time;
 use crate::index::schema::Fields;
 use crate::lang::{fold, lexicon};
 use crate::model::{DocNumber, IsoDate};
@@ -88,10 +89,7 @@ fn characters(field: Field, text: &str) -> Option<Q> {
     let tokens = analysis::chars(text);
     let first = tokens.first()?.position;
     if tokens.len() == 1 {
-        return Some(Box::new(TermQuery::new(
-            Term::from_field_text(field, &tokens[0].text),
-            IndexRecordOption::WithFreqs,
-        )));
+        return Some(term(field, &tokens[0].text));
     }
     let terms = tokens
         .iter()
@@ -248,12 +246,7 @@ impl Builder<'_> {
     }
 
     fn date_range(&self, from: Option<IsoDate>, to: Option<IsoDate>) -> Q {
-        let at = |d: IsoDate| {
-            Term::from_field_date(
-                self.fields.date,
-                DateTime::from_timestamp_secs(d.days_since_epoch() * 86_400),
-            )
-        };
+        let at = |d: IsoDate| Term::from_field_date(self.fields.date, date_time(d));
         Box::new(RangeQuery::new(
             from.map_or(Bound::Unbounded, |d| Bound::Included(at(d))),
             to.map_or(Bound::Unbounded, |d| Bound::Included(at(d))),

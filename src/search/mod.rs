@@ -62,6 +62,21 @@ pub enum Sort {
     DateAsc,
 }
 
+impl std::str::FromStr for Sort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "relevance" => Ok(Sort::Relevance),
+            "date_desc" => Ok(Sort::DateDesc),
+            "date_asc" => Ok(Sort::DateAsc),
+            other => Err(format!(
+                "`{other}` is not one of relevance, date_desc, date_asc"
+            )),
+        }
+    }
+}
+
 /// One search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRequest {

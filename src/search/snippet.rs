@@ -21,11 +21,7 @@ pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
     } else {
         fold::fold_for_search(text).chars().collect()
     };
-    let offsets: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(text.len()))
-        .collect();
+    let offsets = analysis::char_offsets(text);
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     for (term_index, term) in terms.iter().enumerate() {
         let pattern = analysis::chars(term);
@@ -35,7 +31,7 @@ pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
     }
     spans.sort_unstable();
     let merged = merge(&spans);
-    let (start, end) = window(text, &spans);
+    let (start, end) = window(&offsets, &spans);
     render(text, start, end, &merged)
 }
 
@@ -89,22 +85,27 @@ fn merge(spans: &[(usize, usize, usize)]) -> Vec<(usize, usize)> {
 }
 
 /// The byte window to show: the one of [`WINDOW_CHARS`] characters, starting a little before
-/// a match, that holds the most distinct terms (the earliest among equals).
-fn window(text: &str, spans: &[(usize, usize, usize)]) -> (usize, usize) {
-    let char_starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
-    let char_at = |byte: usize| char_starts.partition_point(|&b| b < byte);
-    let byte_at = |index: usize| char_starts.get(index).copied().unwrap_or(text.len());
+/// a match, that holds the most distinct terms (the earliest among equals). `offsets` are the
+/// byte offsets of the text's characters and its end; `spans` are sorted.
+fn window(offsets: &[usize], spans: &[(usize, usize, usize)]) -> (usize, usize) {
+    let char_at = |byte: usize| offsets.partition_point(|&b| b < byte);
+    let byte_at = |index: usize| offsets[index.min(offsets.len() - 1)];
     let mut best: Option<(usize, usize)> = None;
+    let mut last_start = None;
     for &(from, _, _) in spans {
         let start_char = char_at(from).saturating_sub(20);
-        let start = byte_at(start_char);
-        let end = byte_at(start_char + WINDOW_CHARS);
-        let mut distinct: Vec<usize> = spans
+        if last_start == Some(start_char) {
+            continue;
+        }
+        last_start = Some(start_char);
+        let (start, end) = (byte_at(start_char), byte_at(start_char + WINDOW_CHARS));
+        let first = spans.partition_point(|s| s.0 < start);
+        let mut distinct: Vec<usize> = spans[first..]
             .iter()
-            .filter(|s| s.0 >= start && s.1 <= end)
+            .take_while(|s| s.0 < end)
+            .filter(|s| s.1 <= end)
             .map(|s| s.2)
             .collect();
-        distinct.dedup();
         distinct.sort_unstable();
         distinct.dedup();
         if best.is_none_or(|(count, _)| distinct.len() > count) {

@@ -62,19 +62,24 @@ impl AnnotatedChars {
     }
 }
 
-/// `py)` at `chars[from..]`: a toned Mandarin syllable and a closing parenthesis. Returns the
-/// syllable and the index after `)`.
-pub fn pinyin_then_close(chars: &[char], from: usize) -> Option<(String, usize)> {
+/// Pinyin letters and a closing parenthesis at `chars[from..]`: the letters and the index after
+/// `)`.
+pub fn letters_then_close(chars: &[char], from: usize) -> Option<(String, usize)> {
     let mut end = from;
     while end < chars.len() && end - from <= 7 && reading::is_pinyin_letter(chars[end]) {
         end += 1;
     }
-    if end == from || end >= chars.len() || chars[end] != ')' {
+    if end == from || chars.get(end) != Some(&')') {
         return None;
     }
-    let syllable: String = chars[from..end].iter().collect();
-    (reading::has_tone_mark(&syllable) && reading::is_syllable(&syllable))
-        .then_some((syllable, end + 1))
+    Some((chars[from..end].iter().collect(), end + 1))
+}
+
+/// `py)` at `chars[from..]`: a toned Mandarin syllable and a closing parenthesis. Returns the
+/// syllable and the index after `)`.
+pub fn pinyin_then_close(chars: &[char], from: usize) -> Option<(String, usize)> {
+    letters_then_close(chars, from)
+        .filter(|(syllable, _)| reading::has_tone_mark(syllable) && reading::is_syllable(syllable))
 }
 
 /// One unit of a damaged line in GBK byte space.
@@ -441,14 +446,25 @@ fn step(items: &[Item], i: usize) -> (String, usize) {
 /// Whether the bytes after the lost byte at `items[lost]` read better one byte later; if so,
 /// the items to decode after the `?`.
 fn realign(items: &[Item], lost: usize) -> Option<Vec<Item>> {
-    let shifted: Vec<Item> = match items.get(lost + 1)? {
-        Item::Punct(a) => std::iter::once(Item::Byte(full_width_bytes(*a)[1]))
-            .chain(items[lost + 2..].iter().cloned())
-            .collect(),
-        Item::Byte(b) if *b >= 0x81 || (0x40..=0x7E).contains(b) => items[lost + 2..].to_vec(),
-        _ => return None,
+    // The shifted reading of `items[lost + 1..end]`: one byte later, a punctuation mark read as
+    // its full-width form first (its first byte was the lost character's trail).
+    let shifted_until = |end: usize| -> Option<Vec<Item>> {
+        match items.get(lost + 1)? {
+            Item::Punct(a) => Some(
+                std::iter::once(Item::Byte(full_width_bytes(*a)[1]))
+                    .chain(items[lost + 2..end].iter().cloned())
+                    .collect(),
+            ),
+            Item::Byte(b) if *b >= 0x81 || (0x40..=0x7E).contains(b) => {
+                Some(items[lost + 2..end].to_vec())
+            }
+            _ => None,
+        }
     };
-    let unshifted = &items[lost + 1..];
+    // The comparison needs a few dozen characters, not the rest of the line.
+    let window_end = (lost + 2 + REALIGN_WINDOW).min(items.len());
+    let shifted = shifted_until(window_end)?;
+    let unshifted = &items[lost + 1..window_end];
     // Both readings consume the same bytes from `lost + 2` on; compare them up to the first
     // byte where both are at a character boundary again.
     let shifted_offset = lost + 2 - usize::from(matches!(items[lost + 1], Item::Punct(_)));
@@ -479,8 +495,15 @@ fn realign(items: &[Item], lost: usize) -> Option<Vec<Item>> {
     };
     let (before, after) = (window(&a), window(&b));
     let gain = lexicon::plausibility(&after) - lexicon::plausibility(&before);
-    (gain >= 4 && !after.contains(&'\u{FFFD}')).then_some(shifted)
+    if gain >= 4 && !after.contains(&'\u{FFFD}') {
+        shifted_until(items.len())
+    } else {
+        None
+    }
 }
+
+/// Bytes compared when deciding a re-alignment (the comparison stops at 32 characters).
+const REALIGN_WINDOW: usize = 160;
 
 #[cfg(test)]
 mod tests {

@@ -52,6 +52,7 @@ impl RepairLog {
         self.warnings.push(Warning::new(kind, message));
     }
 
+    #[cfg(test)]
     pub fn count(&self, kind: RepairKind) -> usize {
         self.counts.get(&kind).copied().unwrap_or(0)
     }

@@ -5,7 +5,7 @@
 //! reading per character, sometimes the wrong one: `長(zhǎng)` in `長江`, `績(jī)`); without one, only a
 //! reading of that very character does, so `(a)` or `(WTO)` are never touched.
 
-use super::RepairLog;
+use super::{RepairLog, gbk};
 use crate::lang::{fold, reading};
 use crate::model::RepairKind;
 
@@ -36,21 +36,13 @@ pub fn remove_annotations(text: &str, log: &mut RepairLog) -> String {
 
 /// The index after the annotation opening at `chars[open]` for character `han`, if it is one.
 fn annotation_end(chars: &[char], open: usize, han: char) -> Option<usize> {
-    let start = open + 1;
-    let mut end = start;
-    while end < chars.len() && end - start <= 7 && reading::is_pinyin_letter(chars[end]) {
-        end += 1;
-    }
-    if end == start || chars.get(end) != Some(&')') {
-        return None;
-    }
-    let syllable: String = chars[start..end].iter().collect();
+    let (syllable, end) = gbk::letters_then_close(chars, open + 1)?;
     let is_annotation = if reading::has_tone_mark(&syllable) {
         reading::is_syllable(&syllable)
     } else {
         reading::reads_as(han, &syllable)
     };
-    is_annotation.then_some(end + 1)
+    is_annotation.then_some(end)
 }
 
 #[cfg(test)]

@@ -72,19 +72,33 @@ fn is_stray(chars: &[char], shadow: &[char], i: usize) -> bool {
     if fold::is_cjk_punct(left) {
         return true;
     }
-    !(after_label(&shadow[..i])
-        || starts_with_date(&shadow[i + 1..])
-        || ends_with_date(&shadow[..i])
-        || between_organisations(&shadow[..i], &shadow[i + 1..])
-        || starts_signature(&shadow[i + 1..]))
+    // What decides is near the space: an organisation name, a date, a label. Looking no
+    // further keeps lines with thousands of spaces (PDF extraction) linear.
+    let before = &shadow[i.saturating_sub(CONTEXT)..i];
+    let after = &shadow[i + 1..(i + 1 + CONTEXT).min(shadow.len())];
+    let at_line_start = i <= CONTEXT;
+    !((at_line_start && starts_heading(before))
+        || after_label(before)
+        || starts_with_date(after)
+        || ends_with_date(before)
+        || between_organisations(before, after)
+        || starts_signature(after))
 }
 
-/// `…第十三条` or a Markdown heading mark before the space.
+/// Characters on each side of a space that the rules look at.
+const CONTEXT: usize = 48;
+
+/// A Markdown heading mark starts the line.
+fn starts_heading(before: &[char]) -> bool {
+    before.iter().find(|c| !c.is_whitespace()) == Some(&'#')
+}
+
+/// `…第十三条` before the space.
 fn after_label(before: &[char]) -> bool {
     let text: String = before.iter().collect();
     let trimmed = text.trim_end_matches(['条', '章', '节', '款', '篇', '部', '编']);
     if trimmed.len() == text.len() {
-        return text.trim_start().starts_with('#');
+        return false;
     }
     let numeral = trimmed
         .chars()
@@ -264,6 +278,16 @@ mod tests {
         ] {
             assert_eq!(run(text), text);
         }
+    }
+
+    #[test]
+    fn a_line_of_spaced_characters_is_linear_and_joined() {
+        let spaced: String = "政府信息公开"
+            .repeat(4000)
+            .chars()
+            .flat_map(|c| [c, ' '])
+            .collect();
+        assert_eq!(run(spaced.trim_end()), "政府信息公开".repeat(4000));
     }
 
     #[test]
