@@ -98,15 +98,18 @@ fn characters(field: Field, text: &str) -> Option<Q> {
     Some(Box::new(PhraseQuery::new_with_offset(terms)))
 }
 
-/// The words of a typed term, as the segmenter reads them (without sub-words).
-fn query_words(text: &str) -> Vec<String> {
+/// The distinct words of a typed term, as the segmenter reads them (without sub-words), in
+/// the order they first occur.
+pub fn query_words(text: &str) -> Vec<String> {
     let folded = fold::fold_for_search(text);
-    lexicon::jieba()
-        .cut(&folded, false)
-        .into_iter()
-        .map(|t| t.word.trim().to_string())
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .collect()
+    let mut words: Vec<String> = Vec::new();
+    for token in lexicon::jieba().cut(&folded, false) {
+        let word = token.word.trim();
+        if word.chars().any(char::is_alphanumeric) && !words.iter().any(|w| w == word) {
+            words.push(word.to_string());
+        }
+    }
+    words
 }
 
 impl Builder<'_> {

@@ -143,15 +143,21 @@ pub struct FacetCount {
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    /// The query string is malformed.
+    /// The query string is malformed (its message says where; it has no further cause).
     #[error("invalid query: {0}")]
-    Query(#[from] QueryError),
+    Query(QueryError),
     /// A parameter is out of range or malformed.
     #[error("invalid parameter `{name}`: {message}")]
     Parameter { name: &'static str, message: String },
     /// The index failed.
     #[error(transparent)]
     Index(#[from] IndexError),
+}
+
+impl From<QueryError> for SearchError {
+    fn from(e: QueryError) -> Self {
+        SearchError::Query(e)
+    }
 }
 
 impl From<tantivy::TantivyError> for SearchError {

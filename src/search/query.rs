@@ -16,6 +16,7 @@
 
 use std::ops::RangeInclusive;
 
+use crate::analysis;
 use crate::model::{DocNumber, IsoDate};
 
 /// A parsed query.
@@ -249,6 +250,7 @@ pub fn parse(query: &str) -> Result<Option<Node>, QueryError> {
         tokens,
         at: 0,
         len: query.chars().count(),
+        depth: 0,
     };
     let node = parser.or()?;
     if let Some((position, _)) = parser.tokens.get(parser.at) {
@@ -260,10 +262,16 @@ pub fn parse(query: &str) -> Result<Option<Node>, QueryError> {
     Ok(Some(node))
 }
 
+/// How deeply parentheses may nest. The parser and the query builder recurse once per level, so
+/// the limit is what keeps a hostile query from exhausting a worker's stack.
+pub const MAX_NESTING: usize = 32;
+
 struct Parser {
     tokens: Vec<(usize, Token)>,
     at: usize,
     len: usize,
+    /// Parentheses open at the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -279,7 +287,7 @@ impl Parser {
         let mut alternatives = vec![self.and()?];
         while self.peek() == Some(&Token::Or) {
             self.at += 1;
-            alternatives.push(self.and()?);
+            push_distinct(&mut alternatives, self.and()?);
         }
         Ok(if alternatives.len() == 1 {
             alternatives.remove(0)
@@ -304,7 +312,10 @@ impl Parser {
                         return Err(error(position, "AND needs a term on each side"));
                     }
                 }
-                _ => all.push(self.unary()?),
+                _ => {
+                    let term = self.unary()?;
+                    push_distinct(&mut all, term);
+                }
             }
         }
         match all.len() {
@@ -321,18 +332,27 @@ impl Parser {
         }
     }
 
+    /// A term with its `NOT`s (or `-`s). A chain of them is read in a loop, not by recursion,
+    /// and two cancel out: `NOT NOT x` is `x`.
     fn unary(&mut self) -> Result<Node, QueryError> {
-        if self.peek() == Some(&Token::Not) {
+        let mut negated = false;
+        while self.peek() == Some(&Token::Not) {
             let position = self.position();
             self.at += 1;
-            return match self.peek() {
-                None | Some(Token::Close) | Some(Token::Or) | Some(Token::And) => {
-                    Err(error(position, "NOT (or -) needs a term after it"))
-                }
-                _ => Ok(Node::Not(Box::new(self.unary()?))),
-            };
+            if matches!(
+                self.peek(),
+                None | Some(Token::Close) | Some(Token::Or) | Some(Token::And)
+            ) {
+                return Err(error(position, "NOT (or -) needs a term after it"));
+            }
+            negated = !negated;
         }
-        self.primary()
+        let term = self.primary()?;
+        Ok(if negated {
+            Node::Not(Box::new(term))
+        } else {
+            term
+        })
     }
 
     fn primary(&mut self) -> Result<Node, QueryError> {
@@ -345,18 +365,26 @@ impl Parser {
                     None => return Err(error(position, "this parenthesis is never closed")),
                     _ => {}
                 }
+                if self.depth == MAX_NESTING {
+                    return Err(error(
+                        position,
+                        format!("parentheses nested too deeply: at most {MAX_NESTING} levels"),
+                    ));
+                }
+                self.depth += 1;
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Token::Close) {
                     return Err(error(position, "this parenthesis is never closed"));
                 }
                 self.at += 1;
                 Ok(inner)
             }
-            Token::Word(text) => Ok(Node::Text {
+            Token::Word(text) => searchable(position, text).map(|text| Node::Text {
                 text,
                 title_only: false,
             }),
-            Token::Quoted(text) => Ok(Node::Phrase {
+            Token::Quoted(text) => searchable(position, text).map(|text| Node::Phrase {
                 text,
                 title_only: false,
             }),
@@ -373,16 +401,40 @@ impl Parser {
     }
 }
 
+/// `text` if it holds something the index can find: a term made only of punctuation, symbols or
+/// undecodable bytes would match nothing, and its negation everything.
+fn searchable(position: usize, text: String) -> Result<String, QueryError> {
+    if !analysis::chars(&text).is_empty() {
+        return Ok(text);
+    }
+    let message = if text.contains('\u{FFFD}') {
+        "the query holds bytes that are not UTF-8 text".to_string()
+    } else {
+        format!(
+            "`{text}` has nothing to search for: punctuation and symbols are not indexed, only characters, letters and digits"
+        )
+    };
+    Err(error(position, message))
+}
+
+/// Adds `node` to the operands of an AND or OR unless it is already there: repeating a term
+/// changes nothing but the work the query costs.
+fn push_distinct(operands: &mut Vec<Node>, node: Node) {
+    if !operands.contains(&node) {
+        operands.push(node);
+    }
+}
+
 fn field(position: usize, name: &str, value: String, quoted: bool) -> Result<Node, QueryError> {
     let value_position = position + name.chars().count() + 1;
     let trimmed = value.trim().to_string();
     match name {
-        "title" if quoted => Ok(Node::Phrase {
-            text: value,
+        "title" if quoted => searchable(value_position, value).map(|text| Node::Phrase {
+            text,
             title_only: true,
         }),
-        "title" => Ok(Node::Text {
-            text: value,
+        "title" => searchable(value_position, value).map(|text| Node::Text {
+            text,
             title_only: true,
         }),
         "issuer" => Ok(Node::Issuer(trimmed)),
@@ -598,5 +650,46 @@ mod tests {
             assert_eq!(e.position, position, "{query}: {e}");
             assert!(e.message.contains(message), "{query}: {e}");
         }
+    }
+
+    #[test]
+    fn a_long_chain_of_negations_is_read_without_recursion() {
+        let x = || text("x");
+        let dashes = format!("{}x", "-".repeat(999));
+        assert_eq!(parse(&dashes).unwrap(), Some(Node::Not(Box::new(x()))));
+        let nots = format!("{}x", "NOT ".repeat(250));
+        assert_eq!(parse(&nots).unwrap(), Some(x()));
+        assert_eq!(parse("NOT NOT x").unwrap(), Some(x()));
+        let e = parse("NOT NOT").unwrap_err();
+        assert_eq!(e.position, 4, "{e}");
+    }
+
+    #[test]
+    fn parentheses_nested_too_deeply_are_refused_where_they_go_too_deep() {
+        let nested = |depth: usize| format!("{}x{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(parse(&nested(MAX_NESTING)).unwrap(), Some(text("x")));
+        let e = parse(&nested(499)).unwrap_err();
+        assert_eq!(e.position, MAX_NESTING, "{e}");
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        let e = parse(&format!("{}x", "-(".repeat(400))).unwrap_err();
+        assert!(e.message.contains("nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn a_term_with_nothing_searchable_is_refused() {
+        for (query, position) in [
+            ("☃", 0),
+            ("，，，", 0),
+            ("\"，\"", 0),
+            ("title:，", 6),
+            ("NOT ☃", 4),
+            ("拥军 。。", 3),
+            ("\u{FFFD}", 0),
+        ] {
+            let e = parse(query).expect_err(query);
+            assert_eq!(e.position, position, "{query}: {e}");
+        }
+        assert!(parse("\u{FFFD}").unwrap_err().message.contains("not UTF-8"));
+        assert!(parse("拥军，").is_ok());
     }
 }

@@ -7,14 +7,22 @@
 //! document's simplified text (kept beside the original, character for character) spares
 //! converting it again for every hit.
 
+use std::collections::HashMap;
+
 use crate::analysis::{self, Analyzed};
 use crate::lang::fold;
 
 /// Characters of context shown around the matches.
 const WINDOW_CHARS: usize = 120;
+/// Distinct terms marked, at most: a query cannot make every hit scan its text once per term.
+pub const MAX_TERMS: usize = 32;
+/// Tokens of one term matched, at most: a longer term is marked by its words, which the query
+/// also lists, so a pasted page costs no more to mark than a sentence.
+const MAX_TERM_TOKENS: usize = 64;
 
 /// A snippet of `text` with every occurrence of `terms` marked. `simplified` is `text` in
-/// simplified characters, character for character.
+/// simplified characters, character for character. One pass over the text, whatever the
+/// number of terms.
 pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
     let folded: Vec<char> = if simplified.chars().count() == text.chars().count() {
         simplified.chars().map(fold::fold_char).collect()
@@ -22,17 +30,52 @@ pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
         fold::fold_for_search(text).chars().collect()
     };
     let offsets = analysis::char_offsets(text);
+    let patterns = patterns(terms);
+    let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
+    for (index, pattern) in patterns.iter().enumerate() {
+        if let Some(lead) = pattern[0].text.chars().next() {
+            by_lead.entry(lead).or_default().push(index);
+        }
+    }
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
-    for (term_index, term) in terms.iter().enumerate() {
-        let pattern = analysis::chars(term);
-        for (from, to) in occurrences(&folded, &pattern) {
-            spans.push((offsets[from], offsets[to], term_index));
+    for (start, c) in folded.iter().enumerate() {
+        let Some(candidates) = by_lead.get(c) else {
+            continue;
+        };
+        for &index in candidates {
+            if let Some(end) = occurs_at(&folded, start, &patterns[index]) {
+                spans.push((offsets[start], offsets[end], index));
+            }
         }
     }
     spans.sort_unstable();
     let merged = merge(&spans);
     let (start, end) = window(&offsets, &spans);
     render(text, start, end, &merged)
+}
+
+/// The character tokens of each distinct term, at most [`MAX_TERMS`] of them, each cut to
+/// [`MAX_TERM_TOKENS`].
+fn patterns(terms: &[String]) -> Vec<Vec<Analyzed>> {
+    let mut patterns: Vec<Vec<Analyzed>> = Vec::new();
+    for term in terms {
+        let mut pattern = analysis::chars(term);
+        pattern.truncate(MAX_TERM_TOKENS);
+        let seen = patterns.iter().any(|p| {
+            p.len() == pattern.len()
+                && p.iter().zip(&pattern).all(|(a, b)| {
+                    a.text == b.text
+                        && a.position - p[0].position == b.position - pattern[0].position
+                })
+        });
+        if !pattern.is_empty() && !seen {
+            patterns.push(pattern);
+        }
+        if patterns.len() == MAX_TERMS {
+            break;
+        }
+    }
+    patterns
 }
 
 /// Whether the token `token` (a Han character, or a Latin/digit run) stands at `folded[at..]`.
@@ -47,29 +90,15 @@ fn token_at(folded: &[char], at: usize, token: &str) -> bool {
         || (at == 0 || !run(&folded[at - 1])) && folded.get(at + len).is_none_or(|c| !run(c))
 }
 
-/// Character spans where `pattern` occurs with the same relative positions.
-fn occurrences(folded: &[char], pattern: &[Analyzed]) -> Vec<(usize, usize)> {
-    let Some(first) = pattern.first() else {
-        return Vec::new();
-    };
-    let Some(lead) = first.text.chars().next() else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for start in 0..folded.len() {
-        if folded[start] != lead || !token_at(folded, start, &first.text) {
-            continue;
-        }
-        let matched = pattern[1..]
-            .iter()
-            .all(|p| token_at(folded, start + (p.position - first.position), &p.text));
-        if matched {
-            let last = pattern.last().unwrap_or(first);
-            let end = start + (last.position - first.position) + last.text.chars().count();
-            found.push((start, end));
-        }
-    }
-    found
+/// Where `pattern` (non-empty) ends if it occurs at `folded[start..]` with its tokens' relative
+/// positions.
+fn occurs_at(folded: &[char], start: usize, pattern: &[Analyzed]) -> Option<usize> {
+    let first = &pattern[0];
+    let matched = pattern
+        .iter()
+        .all(|p| token_at(folded, start + (p.position - first.position), &p.text));
+    let last = pattern.last()?;
+    matched.then(|| start + (last.position - first.position) + last.text.chars().count())
 }
 
 /// Overlapping spans joined.
@@ -84,15 +113,20 @@ fn merge(spans: &[(usize, usize, usize)]) -> Vec<(usize, usize)> {
     merged
 }
 
+/// Match sites weighed as the start of the window, at most: the first ones, so a text full of
+/// matches costs no more than one with a few.
+const MAX_WINDOWS_WEIGHED: usize = 256;
+
 /// The byte window to show: the one of [`WINDOW_CHARS`] characters, starting a little before
-/// a match, that holds the most distinct terms (the earliest among equals). `offsets` are the
+/// one of the first [`MAX_WINDOWS_WEIGHED`] matches, that holds the most distinct terms (the
+/// earliest among equals). `offsets` are the
 /// byte offsets of the text's characters and its end; `spans` are sorted.
 fn window(offsets: &[usize], spans: &[(usize, usize, usize)]) -> (usize, usize) {
     let char_at = |byte: usize| offsets.partition_point(|&b| b < byte);
     let byte_at = |index: usize| offsets[index.min(offsets.len() - 1)];
     let mut best: Option<(usize, usize)> = None;
     let mut last_start = None;
-    for &(from, _, _) in spans {
+    for &(from, _, _) in spans.iter().take(MAX_WINDOWS_WEIGHED) {
         let start_char = char_at(from).saturating_sub(20);
         if last_start == Some(start_char) {
             continue;
@@ -189,5 +223,17 @@ mod tests {
     fn digit_runs_match_whole() {
         let s = snippet("1989年和89年", "1989年和89年", &["89年".to_string()]);
         assert_eq!(s, "1989年和<mark>89年</mark>");
+    }
+
+    #[test]
+    fn repeated_and_excess_terms_are_marked_once_in_one_pass() {
+        let text = "的".repeat(2_000);
+        let mut terms = vec!["的".repeat(1_000)];
+        terms.extend(std::iter::repeat_n("的".to_string(), 1_000));
+        assert_eq!(patterns(&terms).len(), 2);
+        let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
+        assert_eq!(patterns(&many).len(), MAX_TERMS);
+        let s = snippet(&text, &text, &terms);
+        assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 }
