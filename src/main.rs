@@ -57,9 +57,17 @@ struct ServeArgs {
     /// Directory imported on first start, when there is no index yet.
     #[arg(long, env = "GONGWEN_CORPUS", default_value = "corpus")]
     corpus: PathBuf,
-    /// Token that write requests must present; without one the server is read-only.
+    /// Token that write requests must present; without one the server is read-only. A flag
+    /// is visible to every user of the machine (`ps`): prefer the environment variable or
+    /// `--admin-token-file`.
     #[arg(long, env = "GONGWEN_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// File holding the admin token (its first line).
+    #[arg(long, env = "GONGWEN_ADMIN_TOKEN_FILE", conflicts_with = "admin_token")]
+    admin_token_file: Option<PathBuf>,
+    /// Connections open at once (default: half the descriptor limit, at most 1024).
+    #[arg(long, env = "GONGWEN_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
     /// Origin allowed to call the API from a browser (repeat or comma-separate); CORS is off
     /// without one.
     #[arg(
@@ -199,7 +207,7 @@ fn main() -> ExitCode {
             };
             let index = DataDir::new(data.data).open_live()?;
             let response = search::search(&index, &request)?;
-            println!("{}", serde_json::to_string_pretty(&response)?);
+            out(&serde_json::to_string_pretty(&response)?)?;
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Reindex {
@@ -232,16 +240,35 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let data = DataDir::new(&args.data.data);
-    let index = gongwen::http::open_or_import(&data, &args.corpus)?;
+    let cors = gongwen::http::Cors::from_origins(&args.cors_origins)
+        .map_err(|e| anyhow::anyhow!("--cors-origin: {e}"))?;
+    let admin_token = match &args.admin_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--admin-token-file {}: {e}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        ),
+        None => args.admin_token,
+    };
+    let mut limits = gongwen::http::Limits::default();
+    if let Some(max) = args.max_connections {
+        limits.max_connections = max;
+    }
     let config = gongwen::http::ServerConfig {
-        admin_token: args.admin_token.filter(|t| !t.is_empty()),
-        cors_origins: args.cors_origins,
+        admin_token: admin_token.filter(|t| !t.is_empty()),
+        cors,
+        limits,
         max_upload_bytes: args.max_upload_bytes,
         request_timeout: std::time::Duration::from_secs(args.timeout_secs),
         ..Default::default()
     };
     let read_only = config.admin_token.is_none();
+    let data = DataDir::new(&args.data.data);
+    let index = gongwen::http::open_or_import(&data, &args.corpus)?;
     let state = gongwen::http::AppState::new(data, index, config);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -299,9 +326,9 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
 fn print_report(report: &import::ImportReport, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string(report)?);
+        out(&serde_json::to_string(report)?)?;
     } else {
-        println!(
+        out(&format!(
             "{} files seen, {} documents indexed, {} duplicates, {} skipped, {} with warnings, {} failed, {:.1} s",
             report.files_seen,
             report.documents_indexed,
@@ -310,9 +337,9 @@ fn print_report(report: &import::ImportReport, json: bool) -> anyhow::Result<Exi
             report.warnings,
             report.failed.len(),
             report.seconds
-        );
+        ))?;
         for failure in &report.failed {
-            println!("failed: {}: {}", failure.path, failure.error);
+            out(&format!("failed: {}: {}", failure.path, failure.error))?;
         }
     }
     Ok(if report.failed.is_empty() {
@@ -320,6 +347,17 @@ fn print_report(report: &import::ImportReport, json: bool) -> anyhow::Result<Exi
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints `text` and a newline on standard output. A reader that went away (`gongwen search …
+/// | head`) is not an error: there is nobody left to tell.
+fn out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
+    }
 }
 
 fn inspect(paths: &[PathBuf], pipeline: Pipeline) -> anyhow::Result<ExitCode> {
@@ -334,7 +372,7 @@ fn inspect(paths: &[PathBuf], pipeline: Pipeline) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&documents)?);
+    out(&serde_json::to_string_pretty(&documents)?)?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     InvalidQuery,
     /// 400: a parameter is missing, malformed or out of range.
     InvalidParameter,
+    /// 400: the request itself could not be parsed (its request line or a header).
+    InvalidRequest,
     /// 401: no or a wrong bearer token.
     Unauthorized,
     /// 403: writes are disabled (no admin token configured).
@@ -29,12 +31,18 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     /// 409: another process holds the index writer (an import or reindex is running).
     IndexBusy,
     /// 413: the request body is over the limit.
     PayloadTooLarge,
+    /// 414: the address is too long.
+    UriTooLong,
     /// 422: the upload is not a text document in any supported encoding.
     Undecodable,
+    /// 431: the request headers are too large.
+    HeadersTooLarge,
     /// 503: the request took longer than the server allows.
     Timeout,
     /// 500: a fault of the server; details are in its log.
@@ -44,14 +52,19 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::InvalidQuery | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidQuery | ErrorCode::InvalidParameter | ErrorCode::InvalidRequest => {
+                StatusCode::BAD_REQUEST
+            }
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::IndexBusy => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UriTooLong => StatusCode::URI_TOO_LONG,
             ErrorCode::Undecodable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ErrorCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -104,18 +117,29 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.code.status();
-        let body = ErrorBody {
+impl ApiError {
+    fn body(self) -> ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
                 position: self.position,
             },
-        };
-        let mut response = (status, Json(body)).into_response();
-        if self.code == ErrorCode::Unauthorized {
+        }
+    }
+
+    /// The JSON body, for responses written below the router.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.clone().body()).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let code = self.code;
+        let mut response = (status, Json(self.body())).into_response();
+        if code == ErrorCode::Unauthorized {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -316,7 +317,19 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiErro
         .await
 }
 
-/// Checks the bearer token of a write request.
+/// Checks the bearer token of a write request before its handler runs, so an unauthorised
+/// body is never read.
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match authorize(&state, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = state.admin_token() else {
         return Err(ApiError::new(
@@ -413,11 +426,21 @@ fn percent_decode(value: &str) -> String {
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
-    authorize(&state, &headers)?;
-    let body = body.map_err(|e| match e.status() {
+    let headers = request.headers().clone();
+    let body = tokio::time::timeout(state.body_timeout(), Bytes::from_request(request, &state))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the upload did not arrive within {} s",
+                    state.body_timeout().as_secs()
+                ),
+            )
+        })?;
+    let body = body.map_err(|e: BytesRejection| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             ErrorCode::PayloadTooLarge,
             format!(
@@ -483,11 +506,7 @@ pub async fn upload(
     ),
     security(("admin_token" = []))
 )]
-pub async fn reindex(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<ImportReport>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn reindex(State(state): State<AppState>) -> Result<Json<ImportReport>, ApiError> {
     let _writing = state.write_lock().await;
     let work_state = state.clone();
     let (report, dir) = tokio::task::spawn_blocking(move || work_state.rebuild())

@@ -7,6 +7,7 @@
 //! half a write. A reindex (here or from the command line) builds a new index generation, and
 //! the server switches to it atomically; the old one is deleted once no search holds it.
 
+mod conn;
 mod error;
 mod handlers;
 
@@ -25,6 +26,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 
+pub use conn::Limits;
 pub use error::{ApiError, ErrorCode};
 
 use crate::import::{self, ImportOptions, ImportReport, Progress};
@@ -37,12 +39,16 @@ use crate::ingest::Pipeline;
 pub struct ServerConfig {
     /// Token that write requests must present; `None` makes the server read-only.
     pub admin_token: Option<String>,
-    /// Origins allowed to call the API from a browser; empty: CORS off.
-    pub cors_origins: Vec<String>,
+    /// Which browser origins may call the API.
+    pub cors: Cors,
     /// Largest upload, in bytes.
     pub max_upload_bytes: usize,
     /// Longest a read request may take.
     pub request_timeout: Duration,
+    /// Longest an upload's body may take to arrive, in all.
+    pub body_timeout: Duration,
+    /// Limits on the connections themselves.
+    pub limits: Limits,
     /// How often to look for an index published by another process (a command-line reindex).
     pub index_poll: Duration,
     pub pipeline: Pipeline,
@@ -52,12 +58,82 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             admin_token: None,
-            cors_origins: Vec::new(),
+            cors: Cors::Off,
             max_upload_bytes: 64 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(120),
+            limits: Limits::default(),
             index_poll: Duration::from_secs(2),
             pipeline: Pipeline::default(),
         }
+    }
+}
+
+/// Which browser origins may call the API (CORS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cors {
+    /// No cross-origin calls (no CORS headers).
+    #[default]
+    Off,
+    /// Any origin (`*`): reads only, since a wildcard cannot carry credentials.
+    Any,
+    /// These origins.
+    Origins(Vec<HeaderValue>),
+}
+
+impl Cors {
+    /// From the origins an operator listed: none for off, `*` alone for any, else each a
+    /// `scheme://host[:port]` origin.
+    pub fn from_origins(origins: &[String]) -> Result<Cors, String> {
+        let origins: Vec<&str> = origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .collect();
+        match origins.as_slice() {
+            [] => Ok(Cors::Off),
+            ["*"] => Ok(Cors::Any),
+            list if list.contains(&"*") => {
+                Err("`*` allows every origin and cannot be combined with others".to_string())
+            }
+            list => list
+                .iter()
+                .map(|origin| {
+                    let (scheme, host) = origin.split_once("://").ok_or_else(|| {
+                        format!("`{origin}` is not an origin such as https://portal.example")
+                    })?;
+                    if !matches!(scheme, "http" | "https")
+                        || host.is_empty()
+                        || host.contains('/')
+                    {
+                        return Err(format!(
+                            "`{origin}` is not an origin such as https://portal.example (scheme and host, no path)"
+                        ));
+                    }
+                    HeaderValue::from_str(origin)
+                        .map_err(|_| format!("`{origin}` holds characters a header cannot"))
+                })
+                .collect::<Result<_, _>>()
+                .map(Cors::Origins),
+        }
+    }
+
+    fn layer(&self) -> Option<CorsLayer> {
+        let allow = match self {
+            Cors::Off => return None,
+            Cors::Any => AllowOrigin::any(),
+            Cors::Origins(origins) => AllowOrigin::list(origins.clone()),
+        };
+        Some(
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static("x-filename"),
+                ]),
+        )
     }
 }
 
@@ -111,6 +187,10 @@ impl AppState {
 
     fn max_upload_bytes(&self) -> usize {
         self.inner.config.max_upload_bytes
+    }
+
+    fn body_timeout(&self) -> Duration {
+        self.inner.config.body_timeout
     }
 
     async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
@@ -226,24 +306,11 @@ impl utoipa::Modify for AdminToken {
     }
 }
 
-/// The routes, with tracing, CORS and body limits.
+/// The routes, with tracing, CORS and body limits. Write routes check the admin token before
+/// anything reads their body.
 pub fn router(state: AppState) -> Router {
     let config = &state.inner.config;
-    let cors = (!config.cors_origins.is_empty()).then(|| {
-        let origins: Vec<HeaderValue> = config
-            .cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("x-filename"),
-            ])
-    });
+    let cors = config.cors.layer();
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
@@ -253,16 +320,22 @@ pub fn router(state: AppState) -> Router {
                 .level(Level::INFO)
                 .latency_unit(tower_http::LatencyUnit::Micros),
         );
+    let writes = Router::new()
+        .route("/api/documents", post(handlers::upload))
+        .route("/api/reindex", post(handlers::reindex))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            handlers::require_token,
+        ));
     let api = Router::new()
         .route("/", get(handlers::page))
         .route("/api/search", get(handlers::search))
-        .route("/api/documents", post(handlers::upload))
         .route("/api/documents/{id}", get(handlers::document))
         .route("/api/documents/{id}/original", get(handlers::original))
         .route("/api/health", get(handlers::health))
         .route("/api/stats", get(handlers::stats))
-        .route("/api/reindex", post(handlers::reindex))
         .route("/api/openapi.json", get(handlers::openapi))
+        .merge(writes)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_upload_bytes))
@@ -281,6 +354,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let poll = state.inner.config.index_poll;
+    let limits = state.inner.config.limits;
     let watcher_state = state.clone();
     let watcher = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(poll);
@@ -291,9 +365,7 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = conn::serve(listener, router(state), limits, shutdown).await;
     watcher.abort();
     result
 }
@@ -326,6 +398,31 @@ pub fn open_or_import(data: &DataDir, corpus: &Path) -> Result<SearchIndex, impo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_origins_are_validated_and_a_wildcard_is_supported() {
+        let origins = |list: &[&str]| {
+            Cors::from_origins(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(origins(&[]), Ok(Cors::Off));
+        assert_eq!(origins(&["*"]), Ok(Cors::Any));
+        assert!(Cors::Any.layer().is_some());
+        assert_eq!(
+            origins(&["https://portal.example"]),
+            Ok(Cors::Origins(vec![HeaderValue::from_static(
+                "https://portal.example"
+            )]))
+        );
+        for bad in [
+            &["*", "https://a.example"][..],
+            &["portal.example"],
+            &["https://a.example/path"],
+            &["ftp://a.example"],
+        ] {
+            let e = origins(bad).expect_err("refused");
+            assert!(e.contains('`'), "{e}");
+        }
+    }
 
     #[tokio::test]
     async fn work_past_the_time_limit_is_a_timeout() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use gongwen::http::{AppState, ServerConfig};
+use gongwen::http::{AppState, Cors, ServerConfig};
 use gongwen::index::store::DataDir;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -77,13 +77,13 @@ impl Drop for TestServer {
 }
 
 /// The shared server: admin token set, small upload limit.
-fn server() -> &'static TestServer {
+pub fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         TestServer::start(ServerConfig {
             admin_token: Some(TOKEN.to_string()),
             max_upload_bytes: 1_000_000,
-            cors_origins: vec!["https://portal.example".to_string()],
+            cors: Cors::from_origins(&["https://portal.example".to_string()]).expect("origin"),
             ..ServerConfig::default()
         })
     })
@@ -100,12 +100,12 @@ fn get(path: &str) -> Response {
     client().get(server().url(path)).send().expect("request")
 }
 
-fn json(response: Response) -> Value {
+pub fn json(response: Response) -> Value {
     response.json().expect("JSON body")
 }
 
 /// Asserts an error response: status, JSON shape and code.
-fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+pub fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status);
     assert!(
         response

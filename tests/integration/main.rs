@@ -4,5 +4,6 @@ mod damage;
 mod http;
 mod import;
 mod ingest;
+mod regression;
 mod search;
 mod support;
