@@ -122,7 +122,7 @@ pub fn repair_line(line: &str, learned: &AnnotatedChars, log: &mut RepairLog) ->
         .iter()
         .map(|s| s.is_some_and(|at| starts.binary_search(&at).is_ok()))
         .collect();
-    let text = decode_items(&items, &mut changes.realigned);
+    let text = decode_items(&mut items, &mut changes.realigned);
     if changes.straddles + changes.realigned == 0 {
         return None;
     }
@@ -152,6 +152,8 @@ pub fn repair_line(line: &str, learned: &AnnotatedChars, log: &mut RepairLog) ->
 /// Out-of-step runs this long or longer are flagged: each junction of a run has roughly one
 /// chance in seven of being a private-use pair, which the decoder dropped without a trace.
 const FLAGGED_RUN: usize = 3;
+/// Characters of a run quoted in its warning.
+const MAX_RUN_SHOWN: usize = 40;
 
 /// The runs of double-byte characters the decoder read out of step after a straddle: from the
 /// `?py)` to the next ASCII character. `out_of_step` says, for each `?py)` in order, whether it
@@ -169,7 +171,11 @@ fn long_out_of_step_runs(line: &str, out_of_step: &[bool]) -> Vec<String> {
         };
         let straddle = out_of_step.get(site).copied().unwrap_or(false);
         site += 1;
-        let run: String = chars[end..].iter().take_while(|c| !c.is_ascii()).collect();
+        let run: String = chars[end..]
+            .iter()
+            .take_while(|c| !c.is_ascii())
+            .take(MAX_RUN_SHOWN)
+            .collect();
         if straddle && run.chars().count() >= FLAGGED_RUN {
             runs.push(run);
         }
@@ -243,40 +249,66 @@ fn is_trail(b: u8) -> bool {
     (0x40..=0xFE).contains(&b) && b != 0x7F
 }
 
-/// Splices back the bytes that `?py)` swallowed.
+/// Splices back the bytes that `?py)` swallowed, building the line anew in one pass.
 fn resolve_swallowed(items: &mut Vec<Item>, learned: &AnnotatedChars, changes: &mut LineChanges) {
-    let mut k = 0;
-    while k < items.len() {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len() + 8);
+    // Where the text before the current site can be decoded from without knowing what came
+    // earlier: after the last item no character spans.
+    let mut boundary = 0;
+    for k in 0..items.len() {
         let Item::Swallowed(syllable) = &items[k] else {
-            k += 1;
+            if is_boundary(&items[k]) {
+                boundary = out.len() + 1;
+            }
+            out.push(items[k].clone());
             continue;
         };
-        let syllable = syllable.clone();
-        let prev = match k.checked_sub(1).map(|j| &items[j]) {
+        let prev = match out.last() {
             Some(Item::Byte(b)) if *b >= 0x81 => Some(*b),
             _ => None,
         };
         let replacement = prev.and_then(|lead| {
-            straddled_trail(items, k, lead, &syllable, learned)
+            straddled_trail(&items[k + 1..], lead, syllable, learned)
                 .map(|t| {
                     changes.straddles += 1;
                     vec![Item::Byte(t)]
                 })
                 .or_else(|| {
-                    dropped_pair(items, k, lead, &syllable, learned).map(|(bytes, choice)| {
+                    let end = out.len() - 1;
+                    let before =
+                        &out[boundary.max(end.saturating_sub(MAX_CONTEXT_ITEMS)).min(end)..end];
+                    dropped_pair(before, lead, syllable, learned).map(|(bytes, choice)| {
                         changes.straddles += 1;
                         changes.inferred.push(choice);
                         bytes.into_iter().map(Item::Byte).collect()
                     })
                 })
         });
-        changes
-            .spliced
-            .push(replacement.as_ref().map(|bytes| k + bytes.len() - 1));
-        let replacement = replacement.unwrap_or_else(|| vec![Item::Lost]);
-        let len = replacement.len();
-        items.splice(k..=k, replacement);
-        k += len;
+        changes.spliced.push(
+            replacement
+                .as_ref()
+                .map(|bytes| out.len() + bytes.len() - 1),
+        );
+        match replacement {
+            Some(bytes) => out.extend(bytes),
+            None => {
+                boundary = out.len() + 1;
+                out.push(Item::Lost);
+            }
+        }
+    }
+    *items = out;
+}
+
+/// Items before a site looked at to read the character before it: enough for any context,
+/// few enough that a line of many sites stays linear.
+const MAX_CONTEXT_ITEMS: usize = 256;
+
+/// Whether no character spans `item`: decoding can start right after it.
+fn is_boundary(item: &Item) -> bool {
+    match item {
+        Item::Byte(b) => *b < 0x30,
+        Item::Punct(_) | Item::Lost | Item::Swallowed(_) => true,
     }
 }
 
@@ -294,8 +326,7 @@ fn char_starts(items: &[Item]) -> Vec<usize> {
 /// The trail byte of the character read `syllable` whose lead byte is `lead`, if the bytes and
 /// the file's own annotations determine one.
 fn straddled_trail(
-    items: &[Item],
-    k: usize,
+    following: &[Item],
     lead: u8,
     syllable: &str,
     learned: &AnnotatedChars,
@@ -323,8 +354,8 @@ fn straddled_trail(
                 .iter()
                 .map(|&(t, _)| {
                     let mut trial = vec![Item::Byte(lead), Item::Byte(t)];
-                    trial.extend(items[k + 1..].iter().take(12).cloned());
-                    let text: Vec<char> = decode_items(&trial, &mut 0).chars().collect();
+                    trial.extend(following.iter().take(12).cloned());
+                    let text: Vec<char> = decode_items(&mut trial, &mut 0).chars().collect();
                     (lexicon::plausibility(&text), t)
                 })
                 .collect();
@@ -338,17 +369,15 @@ fn straddled_trail(
 
 /// The bytes lost when a private-use pair was dropped just before a swallowed annotation: the
 /// second half of the character before (`zone`), the annotated character's lead, and its trail;
-/// and the choice shown in context.
+/// and the choice shown in context. `before` are the items before the lead byte `lead_before`.
 fn dropped_pair(
-    items: &[Item],
-    k: usize,
+    before: &[Item],
     lead_before: u8,
     syllable: &str,
     learned: &AnnotatedChars,
 ) -> Option<(Vec<u8>, String)> {
     let annotated = learned.get(syllable)?;
-    let before: Vec<char> = decode_items(&items[..k - 1], &mut 0).chars().collect();
-    let context = before.last().copied()?;
+    let context = decode_items(&mut before.to_vec(), &mut 0).chars().last()?;
     let mut found: Vec<(Vec<u8>, String)> = Vec::new();
     for &c in annotated {
         let mut buf = [0; 4];
@@ -386,20 +415,26 @@ fn private_use_firsts(second: u8) -> Vec<u8> {
     firsts
 }
 
-/// Decodes the items; a lost byte becomes `?`. Counts re-alignments in `realigned`.
-fn decode_items(items: &[Item], realigned: &mut usize) -> String {
+/// Decodes the items; a lost byte becomes `?`. Counts re-alignments in `realigned`. A
+/// re-alignment rewrites the item after the lost byte in place, so the line is read once.
+fn decode_items(items: &mut [Item], realigned: &mut usize) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < items.len() {
         if items[i] == Item::Lost {
             out.push('?');
-            if let Some(tail) = realign(items, i) {
-                *realigned += 1;
-                let rest = decode_items(&tail, realigned);
-                out.push_str(&rest);
-                return out;
+            match realign(items, i) {
+                Some(Shift::Skip) => {
+                    *realigned += 1;
+                    i += 2;
+                }
+                Some(Shift::Trail(byte)) => {
+                    *realigned += 1;
+                    items[i + 1] = Item::Byte(byte);
+                    i += 1;
+                }
+                None => i += 1,
             }
-            i += 1;
             continue;
         }
         let (unit, next) = step(items, i);
@@ -407,6 +442,16 @@ fn decode_items(items: &[Item], realigned: &mut usize) -> String {
         i = next;
     }
     out
+}
+
+/// How the bytes after a lost byte are read one byte later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shift {
+    /// The byte after the lost one was the lost character's trail: skip it.
+    Skip,
+    /// The punctuation mark after it was a full-width mark whose first byte was that trail:
+    /// read its second byte.
+    Trail(u8),
 }
 
 /// Decodes the unit at `items[i]` (not a lost byte): its text and the index after it.
@@ -444,8 +489,8 @@ fn step(items: &[Item], i: usize) -> (String, usize) {
 }
 
 /// Whether the bytes after the lost byte at `items[lost]` read better one byte later; if so,
-/// the items to decode after the `?`.
-fn realign(items: &[Item], lost: usize) -> Option<Vec<Item>> {
+/// how to shift them.
+fn realign(items: &[Item], lost: usize) -> Option<Shift> {
     // The shifted reading of `items[lost + 1..end]`: one byte later, a punctuation mark read as
     // its full-width form first (its first byte was the lost character's trail).
     let shifted_until = |end: usize| -> Option<Vec<Item>> {
@@ -495,11 +540,13 @@ fn realign(items: &[Item], lost: usize) -> Option<Vec<Item>> {
     };
     let (before, after) = (window(&a), window(&b));
     let gain = lexicon::plausibility(&after) - lexicon::plausibility(&before);
-    if gain >= 4 && !after.contains(&'\u{FFFD}') {
-        shifted_until(items.len())
-    } else {
-        None
+    if gain < 4 || after.contains(&'\u{FFFD}') {
+        return None;
     }
+    Some(match items[lost + 1] {
+        Item::Punct(a) => Shift::Trail(full_width_bytes(a)[1]),
+        _ => Shift::Skip,
+    })
 }
 
 /// Bytes compared when deciding a re-alignment (the comparison stops at 32 characters).
