@@ -1,12 +1,21 @@
-//! HTML → text with a real HTML parser (html5ever, through `scraper`): the text of the body in
-//! document order, one line per block element, `script`, `style` and similar dropped.
+//! HTML → text with a real HTML tokenizer (html5ever's): the text in document order, one line
+//! per block element, `script`, `style` and similar dropped, character references decoded.
+//!
+//! Only the tokenizer runs, not the tree builder: text needs no tree, and the tree builder's
+//! search of the stack of open elements makes deeply nested markup quadratic (100,000 nested
+//! `<div>` took a minute). The tokenizer is linear in the input.
 
-use ego_tree::iter::Edge;
-use scraper::{Html, Node};
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 
 /// Elements whose content is not text a reader sees.
 const HIDDEN: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "iframe", "object", "svg", "select",
+    "script", "style", "noscript", "template", "iframe", "object", "svg", "select",
 ];
 
 /// Elements that start a new line.
@@ -72,53 +81,101 @@ pub fn looks_like_html(path: &str, text: &str) -> bool {
 /// block, blank lines dropped. The `<title>` is kept as the first line when the body does not
 /// repeat it.
 pub fn to_text(html: &str) -> String {
-    let document = Html::parse_document(html);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut hidden_depth = 0usize;
-    let mut title = String::new();
-    let mut in_title = false;
-    for edge in document.tree.root().traverse() {
-        match edge {
-            Edge::Open(node) => match node.value() {
-                Node::Element(el) => {
-                    let name = el.name();
-                    if name == "title" {
-                        in_title = true;
-                    }
-                    if HIDDEN.contains(&name) {
-                        hidden_depth += 1;
-                    }
-                    if BLOCKS.contains(&name) {
-                        flush(&mut line, &mut lines);
-                    }
+    let tokenizer = Tokenizer::new(TextSink::default(), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let mut state = tokenizer.sink.state.take();
+    flush(&mut state.line, &mut state.lines);
+    let title = collapse(&state.title);
+    if !title.is_empty() && !state.lines.iter().any(|l| l.contains(&title)) {
+        state.lines.insert(0, title);
+    }
+    state.lines.join("\n")
+}
+
+/// Collects the text while the tokenizer runs.
+#[derive(Default)]
+struct TextSink {
+    state: RefCell<TextState>,
+}
+
+#[derive(Default)]
+struct TextState {
+    lines: Vec<String>,
+    line: String,
+    title: String,
+    in_title: bool,
+    /// Hidden elements open, by name (each closes at its own end tag).
+    hidden: Vec<(String, usize)>,
+}
+
+impl TextState {
+    fn is_hidden(&self) -> bool {
+        self.hidden.iter().any(|(_, open)| *open > 0)
+    }
+
+    fn hidden_count(&mut self, name: &str) -> &mut usize {
+        let at = match self.hidden.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.hidden.push((name.to_string(), 0));
+                self.hidden.len() - 1
+            }
+        };
+        &mut self.hidden[at].1
+    }
+}
+
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        let mut state = self.state.borrow_mut();
+        match token {
+            Token::TagToken(tag) => {
+                let name: &str = &tag.name;
+                let start = tag.kind == TagKind::StartTag;
+                if BLOCKS.contains(&name) {
+                    let state = &mut *state;
+                    flush(&mut state.line, &mut state.lines);
                 }
-                Node::Text(text) if in_title => title.push_str(text),
-                Node::Text(text) if hidden_depth == 0 => push_collapsed(&mut line, text),
-                _ => {}
-            },
-            Edge::Close(node) => {
-                if let Node::Element(el) = node.value() {
-                    let name = el.name();
-                    if name == "title" {
-                        in_title = false;
-                    }
-                    if HIDDEN.contains(&name) {
-                        hidden_depth = hidden_depth.saturating_sub(1);
-                    }
-                    if BLOCKS.contains(&name) {
-                        flush(&mut line, &mut lines);
+                if name == "title" {
+                    state.in_title = start && !tag.self_closing;
+                }
+                if HIDDEN.contains(&name) && !tag.self_closing {
+                    let open = state.hidden_count(name);
+                    *open = if start {
+                        *open + 1
+                    } else {
+                        open.saturating_sub(1)
+                    };
+                }
+                if start && !tag.self_closing {
+                    // What the tree builder would tell the tokenizer: these elements hold
+                    // text that is not markup.
+                    match name {
+                        "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
+                        "style" | "iframe" | "xmp" | "noembed" | "noframes" => {
+                            return TokenSinkResult::RawData(RawKind::Rawtext);
+                        }
+                        "title" | "textarea" => {
+                            return TokenSinkResult::RawData(RawKind::Rcdata);
+                        }
+                        "plaintext" => return TokenSinkResult::Plaintext,
+                        _ => {}
                     }
                 }
             }
+            Token::CharacterTokens(text) if state.in_title => state.title.push_str(&text),
+            Token::CharacterTokens(text) if !state.is_hidden() => {
+                push_collapsed(&mut state.line, &text)
+            }
+            _ => {}
         }
+        TokenSinkResult::Continue
     }
-    flush(&mut line, &mut lines);
-    let title = collapse(&title);
-    if !title.is_empty() && !lines.iter().any(|l| l.contains(&title)) {
-        lines.insert(0, title);
-    }
-    lines.join("\n")
 }
 
 fn push_collapsed(line: &mut String, text: &str) {
@@ -171,6 +228,24 @@ mod tests {
     fn title_kept_when_the_body_lacks_it() {
         let text = to_text("<html><head><title>通知</title></head><body><p>正文</p></body></html>");
         assert_eq!(text, "通知\n正文");
+    }
+
+    #[test]
+    fn deeply_nested_and_unclosed_markup_keeps_its_text() {
+        let nested = format!(
+            "{}关于印发办法的通知{}",
+            "<div>".repeat(50_000),
+            "</div>".repeat(50_000)
+        );
+        assert_eq!(to_text(&nested), "关于印发办法的通知");
+        assert_eq!(
+            to_text("<p>第一条 &lt;总则&gt;&#x3000;<b>规定<p>第二条</i>"),
+            "第一条 <总则>\u{3000}规定\n第二条"
+        );
+        assert_eq!(
+            to_text("<p>正文<script>if (a < b) { x = '</p>'; }</script>续</p>"),
+            "正文续"
+        );
     }
 
     #[test]
