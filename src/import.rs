@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -27,9 +27,11 @@ use serde::Serialize;
 use tantivy::IndexWriter;
 use utoipa::ToSchema;
 
-use crate::index::store::DataDir;
-use crate::index::{IndexError, SearchIndex, add_new, analyzed_len};
-use crate::ingest::{IngestError, Pipeline, document_id, sha256_hex};
+use crate::index::store::{Archive, DataDir, FileBytes, IN_MEMORY_BYTES, StageError, Staged};
+use crate::index::{
+    FileState, IndexError, SearchIndex, add, analyzed_len, delete_file, file_state,
+};
+use crate::ingest::{IngestError, Pipeline, Prepared, sha256_hex};
 use crate::model::Document;
 
 /// Default memory budget of the index writer, in bytes.
@@ -167,12 +169,15 @@ impl Input {
     }
 }
 
-/// What the workers tell the writer about one input.
-enum Outcome {
-    Documents {
-        sha256: String,
-        documents: Vec<Document>,
-        bytes: u64,
+/// What the workers tell the writer. Messages of different inputs interleave; those of one
+/// input come in order: its documents, the last one marked, or a failure, or a duplicate.
+enum Message {
+    /// A document of input `input`; `first` and `end` mark its first and last.
+    Document {
+        input: usize,
+        doc: Box<Document>,
+        first: Option<Begin>,
+        end: Option<End>,
     },
     Duplicate {
         bytes: u64,
@@ -184,6 +189,27 @@ enum Outcome {
     },
 }
 
+/// What the writer needs to know before the first document of a file.
+struct Begin {
+    /// An earlier import committed some of the file's documents and stopped: they are deleted
+    /// before it is indexed again.
+    partial: bool,
+}
+
+/// What the writer needs to know with the last document of a file.
+struct End {
+    bytes: u64,
+    warnings: bool,
+}
+
+/// The bytes of one input, and their hash.
+struct Loaded {
+    bytes: FileBytes,
+    sha256: String,
+    /// The copy in the archive's staging area a large input was read through.
+    staged: Option<Staged>,
+}
+
 /// Imports files and directories (recursively, `.zip` members included) into the live index.
 pub fn import(
     data: &DataDir,
@@ -191,54 +217,44 @@ pub fn import(
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let _lock = data.lock_writes()?;
+    let lock = data.lock_writes()?;
     let mut report = ImportReport::default();
     let inputs = collect_inputs(paths, &mut report);
     let index = data.open_or_create_live()?;
     let archive = data.archive();
+    archive.clear_staging(&lock)?;
     let searcher = index.searcher();
-    let id_field = index.fields().id;
-    let already_indexed = |sha256: &str| {
-        let term = tantivy::Term::from_field_text(id_field, &document_id(sha256, 1));
-        searcher.doc_freq(&term).is_ok_and(|n| n > 0)
-    };
     let pipeline = options.pipeline;
-    let process = |input: &Input| -> Outcome {
+    let process = |at: usize, input: &Input, sender: &SyncSender<Message>| {
         let name = input.name();
-        let bytes = match read_input(input, pipeline.max_file_bytes) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                return Outcome::Failed {
-                    path: name,
-                    error: error.to_string(),
-                    bytes: 0,
-                };
-            }
+        let failed = |error: String, bytes: u64| Message::Failed {
+            path: name.clone(),
+            error,
+            bytes,
         };
-        let size = bytes.len() as u64;
-        let sha256 = sha256_hex(&bytes);
-        if already_indexed(&sha256) {
-            return Outcome::Duplicate { bytes: size };
+        let loaded = match read_input(input, pipeline.max_file_bytes, &archive) {
+            Ok(loaded) => loaded,
+            Err(error) => return send(sender, failed(error.to_string(), 0)),
+        };
+        let size = loaded.bytes.len() as u64;
+        let partial = match file_state(&searcher, index.fields(), &loaded.sha256) {
+            Ok(FileState::Complete) => return send(sender, Message::Duplicate { bytes: size }),
+            Ok(state) => state == FileState::Partial,
+            Err(e) => return send(sender, failed(e.to_string(), size)),
+        };
+        let prepared = match pipeline.prepare(&name, &loaded.bytes) {
+            Ok(prepared) => prepared,
+            Err(error) => return send(sender, failed(error.to_string(), size)),
+        };
+        // The original is in the archive before any of its documents can be committed.
+        let archived = match loaded.staged {
+            Some(staged) => archive.commit(staged, &name),
+            None => archive.put(&loaded.sha256, &name, &loaded.bytes),
+        };
+        if let Err(e) = archived {
+            return send(sender, failed(format!("cannot archive: {e}"), size));
         }
-        match pipeline.ingest_bytes(&name, &bytes) {
-            Ok(documents) => match archive.put(&sha256, &name, &bytes) {
-                Ok(_) => Outcome::Documents {
-                    sha256,
-                    documents,
-                    bytes: size,
-                },
-                Err(e) => Outcome::Failed {
-                    path: name,
-                    error: format!("cannot archive: {e}"),
-                    bytes: size,
-                },
-            },
-            Err(error) => Outcome::Failed {
-                path: name,
-                error: error.to_string(),
-                bytes: size,
-            },
-        }
+        stream(at, &prepared, &loaded.sha256, partial, size, sender, failed);
     };
     run(
         &index,
@@ -250,6 +266,54 @@ pub fn import(
     )?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Sends a message; a closed channel means the writer gave up, and the workers stop quietly.
+fn send(sender: &SyncSender<Message>, message: Message) {
+    let _ = sender.send(message);
+}
+
+/// Runs the second pass of a prepared input and sends its documents as they come, holding
+/// each back until the next arrives so that the last one goes out marked.
+fn stream(
+    input: usize,
+    prepared: &Prepared<'_>,
+    sha256: &str,
+    partial: bool,
+    bytes: u64,
+    sender: &SyncSender<Message>,
+    failed: impl Fn(String, u64) -> Message,
+) {
+    let mut held: Option<Document> = None;
+    let mut first = Some(Begin { partial });
+    let mut warnings = false;
+    let result = prepared.run(sha256, |doc| {
+        warnings |= !doc.warnings.is_empty();
+        if let Some(previous) = held.replace(doc) {
+            send(
+                sender,
+                Message::Document {
+                    input,
+                    doc: Box::new(previous),
+                    first: first.take(),
+                    end: None,
+                },
+            );
+        }
+    });
+    match (result, held) {
+        (Ok(_), Some(last)) => send(
+            sender,
+            Message::Document {
+                input,
+                doc: Box::new(last),
+                first: first.take(),
+                end: Some(End { bytes, warnings }),
+            },
+        ),
+        (Err(error), _) => send(sender, failed(error.to_string(), bytes)),
+        (Ok(_), None) => send(sender, failed("no documents".to_string(), bytes)),
+    }
 }
 
 /// Rebuilds the whole index from the archive into a new generation and publishes it. The
@@ -278,40 +342,30 @@ pub fn reindex(
     let pipeline = Pipeline {
         max_file_bytes: u64::MAX,
     };
-    let process = |input: &Input| -> Outcome {
-        let Input::Archived { sha256, name } = input else {
-            return Outcome::Failed {
-                path: input.name(),
-                error: "not an archive entry".to_string(),
-                bytes: 0,
-            };
+    let process = |at: usize, input: &Input, sender: &SyncSender<Message>| {
+        let name = input.name();
+        let failed = |error: String, bytes: u64| Message::Failed {
+            path: name.clone(),
+            error,
+            bytes,
         };
-        match archive.get(sha256) {
-            Ok(Some(bytes)) => {
-                let size = bytes.len() as u64;
-                match pipeline.ingest_bytes(name, &bytes) {
-                    Ok(documents) => Outcome::Documents {
-                        sha256: sha256.clone(),
-                        documents,
-                        bytes: size,
-                    },
-                    Err(e) => Outcome::Failed {
-                        path: name.clone(),
-                        error: e.to_string(),
-                        bytes: size,
-                    },
-                }
+        let Input::Archived { sha256, .. } = input else {
+            return send(sender, failed("not an archive entry".to_string(), 0));
+        };
+        let bytes = match archive.open(sha256) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return send(
+                    sender,
+                    failed(format!("archive entry {sha256} is missing"), 0),
+                );
             }
-            Ok(None) => Outcome::Failed {
-                path: name.clone(),
-                error: format!("archive entry {sha256} is missing"),
-                bytes: 0,
-            },
-            Err(e) => Outcome::Failed {
-                path: name.clone(),
-                error: e.to_string(),
-                bytes: 0,
-            },
+            Err(e) => return send(sender, failed(e.to_string(), 0)),
+        };
+        let size = bytes.len() as u64;
+        match pipeline.prepare(&name, &bytes) {
+            Ok(prepared) => stream(at, &prepared, sha256, false, size, sender, failed),
+            Err(error) => send(sender, failed(error.to_string(), size)),
         }
     };
     run(&index, &inputs, options, process, || Ok(()), &mut report)?;
@@ -320,8 +374,10 @@ pub fn reindex(
     Ok((report, dir))
 }
 
-/// Runs `process` over `inputs` on the worker pool and indexes what it yields; `before_commit`
-/// makes what the documents refer to durable first.
+/// Runs `process` over `inputs` on the worker pool and indexes what it sends; `before_commit`
+/// makes what the documents refer to durable first. Commits may fall between two documents of
+/// one file: a file is complete in the index once its last document is committed (see
+/// [`FileState`]).
 fn run<F, S>(
     index: &SearchIndex,
     inputs: &[Input],
@@ -331,7 +387,7 @@ fn run<F, S>(
     report: &mut ImportReport,
 ) -> Result<(), ImportError>
 where
-    F: Fn(&Input) -> Outcome + Sync,
+    F: Fn(usize, &Input, &SyncSender<Message>) + Sync,
     S: Fn() -> Result<(), IndexError>,
 {
     let threads = options.threads();
@@ -341,18 +397,21 @@ where
         .build()
         .map_err(|e| ImportError::Worker(e.to_string()))?;
     let mut writer = index.writer(options.heap_bytes, threads)?;
-    let (sender, receiver) = sync_channel::<Outcome>(threads * 4);
+    let (sender, receiver) = sync_channel::<Message>(threads * 4);
     let mut progress = ProgressReporter::new(options.progress, inputs.len() as u64);
     let result = std::thread::scope(|scope| -> Result<(), ImportError> {
         scope.spawn(|| {
             pool.install(|| {
-                inputs.par_iter().for_each_with(sender, |sender, input| {
-                    // A closed channel means the writer gave up; stop quietly.
-                    let _ = sender.send(process(input));
-                })
+                inputs
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(sender, |sender, (at, input)| process(at, input, sender))
             })
         });
+        // Files seen in this run, and the inputs whose documents are dropped because another
+        // input of the same bytes came first.
         let mut seen: HashSet<String> = HashSet::new();
+        let mut ignored: HashSet<usize> = HashSet::new();
         let mut since_commit = 0;
         let mut bytes_since_commit = 0u64;
         // tantivy holds on to memory for every segment flushed since the last commit: commit
@@ -360,44 +419,59 @@ where
         let commit_every_bytes = (options.heap_bytes as u64 / 4).max(8 * 1024 * 1024);
         let mut sent = index.analyzed_bytes();
         let mut last_commit = Instant::now();
-        for outcome in receiver {
-            match outcome {
-                Outcome::Documents {
-                    sha256,
-                    documents,
-                    bytes,
+        for message in receiver {
+            let mut file_done = true;
+            match message {
+                Message::Document {
+                    input,
+                    doc,
+                    first,
+                    end,
                 } => {
-                    report.bytes += bytes;
-                    if !seen.insert(sha256) {
-                        report.duplicates += 1;
-                    } else {
-                        if documents.iter().any(|d| !d.warnings.is_empty()) {
-                            report.warnings += 1;
+                    if let Some(begin) = first {
+                        if !seen.insert(doc.source.sha256.clone()) {
+                            ignored.insert(input);
+                        } else if begin.partial {
+                            delete_file(&writer, index.fields(), &doc.source.sha256);
                         }
-                        for doc in &documents {
-                            // Back-pressure: wait for the writer's threads to catch up.
-                            while sent.saturating_sub(index.analyzed_bytes()) > MAX_BYTES_IN_FLIGHT
-                            {
-                                std::thread::sleep(Duration::from_millis(2));
+                    }
+                    let skip = ignored.contains(&input);
+                    if !skip {
+                        // Back-pressure: wait for the writer's threads to catch up.
+                        while sent.saturating_sub(index.analyzed_bytes()) > MAX_BYTES_IN_FLIGHT {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        add(&writer, index.fields(), &doc, end.is_some())?;
+                        sent += analyzed_len(&doc);
+                        bytes_since_commit += analyzed_len(&doc);
+                        report.documents_indexed += 1;
+                        since_commit += 1;
+                    }
+                    match end {
+                        Some(end) => {
+                            report.bytes += end.bytes;
+                            if skip {
+                                report.duplicates += 1;
+                                ignored.remove(&input);
+                            } else if end.warnings {
+                                report.warnings += 1;
                             }
-                            add_new(&writer, index.fields(), doc)?;
-                            sent += analyzed_len(doc);
-                            bytes_since_commit += analyzed_len(doc);
                         }
-                        report.documents_indexed += documents.len();
-                        since_commit += documents.len();
+                        None => file_done = false,
                     }
                 }
-                Outcome::Duplicate { bytes } => {
+                Message::Duplicate { bytes } => {
                     report.bytes += bytes;
                     report.duplicates += 1;
                 }
-                Outcome::Failed { path, error, bytes } => {
+                Message::Failed { path, error, bytes } => {
                     report.bytes += bytes;
                     report.failed.push(FailedFile { path, error });
                 }
             }
-            progress.tick(report);
+            if file_done {
+                progress.tick(report);
+            }
             if since_commit >= options.commit_every.max(1)
                 || bytes_since_commit >= commit_every_bytes
                 || (since_commit > 0 && last_commit.elapsed() > COMMIT_EVERY)
@@ -553,8 +627,9 @@ fn zip_members(path: &Path, inputs: &mut Vec<Input>, report: &mut ImportReport) 
     }
 }
 
-/// Reads an input, refusing it before reading if it is over `limit` bytes.
-fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
+/// Reads an input, refusing it before reading if it is over `limit` bytes: a small one into
+/// memory, a large one through a copy in the archive's staging area (never whole in memory).
+fn read_input(input: &Input, limit: u64, archive: &Archive) -> Result<Loaded, IngestError> {
     let name = input.name();
     let too_large = |size: u64| IngestError::TooLarge {
         path: name.clone(),
@@ -565,13 +640,34 @@ fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
         path: name.clone(),
         source,
     };
+    let staged = |result: Result<Staged, StageError>| match result {
+        Ok(staged) => {
+            let bytes = staged.bytes().map_err(unreadable)?;
+            Ok(Loaded {
+                bytes,
+                sha256: staged.sha256.clone(),
+                staged: Some(staged),
+            })
+        }
+        Err(StageError::TooLarge(size)) => Err(too_large(size)),
+        Err(StageError::Io(e)) => Err(unreadable(e)),
+    };
+    let in_memory = |bytes: Vec<u8>| Loaded {
+        sha256: sha256_hex(&bytes),
+        bytes: FileBytes::Heap(bytes),
+        staged: None,
+    };
     match input {
         Input::File(path) => {
             let metadata = std::fs::metadata(path).map_err(unreadable)?;
             if metadata.len() > limit {
                 return Err(too_large(metadata.len()));
             }
-            std::fs::read(path).map_err(unreadable)
+            if metadata.len() > IN_MEMORY_BYTES {
+                let file = std::fs::File::open(path).map_err(unreadable)?;
+                return staged(archive.stage(file, limit));
+            }
+            std::fs::read(path).map(in_memory).map_err(unreadable)
         }
         Input::ZipMember {
             zip, index, size, ..
@@ -579,9 +675,17 @@ fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
             if *size > limit {
                 return Err(too_large(*size));
             }
+            if *size > IN_MEMORY_BYTES {
+                let result = with_zip(zip, |archived| {
+                    let member = archived.by_index(*index).map_err(std::io::Error::other)?;
+                    Ok(archive.stage(member, limit))
+                })
+                .map_err(unreadable)?;
+                return staged(result);
+            }
             let mut bytes = Vec::with_capacity(*size as usize);
-            with_zip(zip, |archive| {
-                let member = archive.by_index(*index).map_err(std::io::Error::other)?;
+            with_zip(zip, |archived| {
+                let member = archived.by_index(*index).map_err(std::io::Error::other)?;
                 // The declared size can lie: never read past the limit.
                 member.take(limit + 1).read_to_end(&mut bytes)
             })
@@ -589,7 +693,7 @@ fn read_input(input: &Input, limit: u64) -> Result<Vec<u8>, IngestError> {
             if bytes.len() as u64 > limit {
                 return Err(too_large(bytes.len() as u64));
             }
-            Ok(bytes)
+            Ok(in_memory(bytes))
         }
         Input::Archived { .. } => Err(unreadable(std::io::Error::other(
             "archive entries are read by reindex",

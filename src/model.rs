@@ -107,6 +107,8 @@ pub struct RepairCount {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RepairKind {
+    /// A NUL character (U+0000) removed: it carries no text.
+    NulRemoved,
     /// UTF-8 text that had been decoded as GBK (`鏂囦欢`), reversed losslessly.
     Utf8AsGbkReversed,
     /// A pinyin annotation whose `(` swallowed half of a GBK character, reversed in GBK bytes.
@@ -158,8 +160,8 @@ pub enum WarningKind {
     PossibleLoss,
     /// No title could be found.
     NoTitle,
-    /// The file could not be split at its section headers as expected.
-    SectionRangeApproximate,
+    /// A section over the size limit of one document, cut into parts at line breaks.
+    DocumentSplit,
 }
 
 impl Warning {

@@ -15,7 +15,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use crate::import::ImportReport;
 use crate::index::IndexError;
-use crate::ingest::{document_id, sha256_hex};
+use crate::ingest::sha256_hex;
 use crate::model::{DocNumber, Document, IsoDate};
 use crate::search::{self, FacetCount, Facets, Filters, Hit, SearchRequest, Sort};
 
@@ -459,13 +459,18 @@ pub async fn upload(
             let index = work_state.index();
             let documents = work_state.pipeline().ingest_bytes(&name, &body)?;
             let _lock = work_state.data().lock_writes()?;
-            let duplicate = index.document(&document_id(&sha256, 1))?.is_some();
+            let searcher = index.searcher();
+            let state = crate::index::file_state(&searcher, index.fields(), &sha256)?;
+            let duplicate = state == crate::index::FileState::Complete;
             if !duplicate {
                 work_state.archive().put(&sha256, &name, &body)?;
                 work_state.archive().sync()?;
                 let mut writer = index.writer(50 * 1024 * 1024, 1)?;
-                for doc in &documents {
-                    crate::index::add_new(&writer, index.fields(), doc)?;
+                if state == crate::index::FileState::Partial {
+                    crate::index::delete_file(&writer, index.fields(), &sha256);
+                }
+                for (i, doc) in documents.iter().enumerate() {
+                    crate::index::add(&writer, index.fields(), doc, i + 1 == documents.len())?;
                 }
                 writer.commit().map_err(IndexError::from)?;
                 writer.wait_merging_threads().map_err(IndexError::from)?;

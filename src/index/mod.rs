@@ -305,11 +305,53 @@ pub fn analyzed_len(doc: &Document) -> u64 {
     (doc.title.as_ref().map_or(0, String::len) + doc.text.len()) as u64
 }
 
-/// Adds `doc`, which the caller has found not to be indexed yet: ids are content hashes, and
-/// importers check the first document of a file (a file's documents are always committed
-/// together) before adding the rest. No delete is queued: tantivy keeps every pending delete
-/// in memory until the segments it may touch are merged.
-pub fn add_new(writer: &IndexWriter, fields: &Fields, doc: &Document) -> Result<(), IndexError> {
-    writer.add_document(to_tantivy(doc, fields)?)?;
+/// How much of a file the index holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// None of its documents.
+    Absent,
+    /// Some, from an import that stopped before the file's last document was committed:
+    /// they are deleted and the file indexed again.
+    Partial,
+    /// All of them.
+    Complete,
+}
+
+/// How much of the file with hash `sha256` `searcher` sees.
+pub fn file_state(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+    sha256: &str,
+) -> Result<FileState, IndexError> {
+    let count = |field| searcher.doc_freq(&Term::from_field_text(field, sha256));
+    Ok(if count(fields.file_complete)? > 0 {
+        FileState::Complete
+    } else if count(fields.source_sha256)? > 0 {
+        FileState::Partial
+    } else {
+        FileState::Absent
+    })
+}
+
+/// Queues the deletion of every document of the file with hash `sha256` (a partial file,
+/// before it is indexed again).
+pub fn delete_file(writer: &IndexWriter, fields: &Fields, sha256: &str) {
+    writer.delete_term(Term::from_field_text(fields.source_sha256, sha256));
+}
+
+/// Adds `doc`, which the caller has found not to be indexed yet (see [`file_state`]);
+/// `last_of_file` marks the file complete. No delete is queued for it: tantivy keeps every
+/// pending delete in memory until the segments it may touch are merged.
+pub fn add(
+    writer: &IndexWriter,
+    fields: &Fields,
+    doc: &Document,
+    last_of_file: bool,
+) -> Result<(), IndexError> {
+    let mut fields_of_doc = to_tantivy(doc, fields)?;
+    if last_of_file {
+        fields_of_doc.add_text(fields.file_complete, &doc.source.sha256);
+    }
+    writer.add_document(fields_of_doc)?;
     Ok(())
 }

@@ -297,10 +297,82 @@ impl Archive {
             std::fs::create_dir_all(shard).map_err(io_error(shard))?;
         }
         std::fs::write(&data, bytes).map_err(io_error(&data))?;
+        self.add_entry(sha256, path, bytes.len() as u64)?;
+        Ok(true)
+    }
+
+    fn staging_dir(&self) -> PathBuf {
+        self.dir.join("staging")
+    }
+
+    /// Copies what `reader` yields into the archive's staging area, hashing it on the way, so
+    /// a large file is never held in memory; refuses more than `limit` bytes. The copy is
+    /// removed when the [`Staged`] is dropped, unless [`Archive::commit`] made it an entry.
+    pub fn stage(&self, mut reader: impl std::io::Read, limit: u64) -> Result<Staged, StageError> {
+        use sha2::Digest;
+        let dir = self.staging_dir();
+        std::fs::create_dir_all(&dir).map_err(StageError::Io)?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{}-{n}.part", std::process::id()));
+        let mut staged = Staged {
+            path,
+            sha256: String::new(),
+            size: 0,
+        };
+        let mut file = std::fs::File::create(&staged.path).map_err(StageError::Io)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(StageError::Io(e)),
+            };
+            staged.size += n as u64;
+            if staged.size > limit {
+                return Err(StageError::TooLarge(staged.size));
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).map_err(StageError::Io)?;
+        }
+        staged.sha256 = hex::encode(hasher.finalize());
+        Ok(staged)
+    }
+
+    /// Makes a staged copy the entry for its bytes (unless they are there already), under the
+    /// name `path`.
+    pub fn commit(&self, mut staged: Staged, path: &str) -> Result<bool, IndexError> {
+        if self.contains(&staged.sha256)? {
+            return Ok(false);
+        }
+        let data = self.bytes_path(&staged.sha256);
+        if let Some(shard) = data.parent() {
+            std::fs::create_dir_all(shard).map_err(io_error(shard))?;
+        }
+        std::fs::rename(&staged.path, &data).map_err(io_error(&data))?;
+        staged.path = PathBuf::new();
+        self.add_entry(&staged.sha256, path, staged.size)?;
+        Ok(true)
+    }
+
+    /// Removes copies a killed import left in the staging area. Only the holder of the data
+    /// directory's write lock may call it: nobody else stages.
+    pub fn clear_staging(&self, _lock: &WriteLock) -> Result<(), IndexError> {
+        let dir = self.staging_dir();
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends the catalog line that makes an entry exist.
+    fn add_entry(&self, sha256: &str, path: &str, size: u64) -> Result<(), IndexError> {
         let entry = ArchiveEntry {
             sha256: sha256.to_string(),
             path: path.to_string(),
-            size: bytes.len() as u64,
+            size,
         };
         let mut line =
             serde_json::to_vec(&entry).map_err(|e| IndexError::Corrupt(e.to_string()))?;
@@ -319,7 +391,7 @@ impl Archive {
         }
         file.write_all(&line).map_err(io_error(&catalog_path))?;
         catalog.entries.insert(entry.sha256.clone(), entry);
-        Ok(true)
+        Ok(())
     }
 
     /// Makes every entry written so far durable: one `syncfs` of the archive's file system on
@@ -347,6 +419,20 @@ impl Archive {
         std::fs::File::open(&catalog)
             .and_then(|f| f.sync_all())
             .map_err(io_error(&catalog))
+    }
+
+    /// The original bytes stored under `sha256`, mapped from the archive when they are large
+    /// (archived files are never modified).
+    pub fn open(&self, sha256: &str) -> Result<Option<FileBytes>, IndexError> {
+        if self.entry(sha256)?.is_none() {
+            return Ok(None);
+        }
+        let data = self.bytes_path(sha256);
+        match FileBytes::open(&data) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(IndexError::Io { path: data, source }),
+        }
     }
 
     /// The original bytes stored under `sha256`.
@@ -381,6 +467,75 @@ impl Archive {
         let mut out: Vec<ArchiveEntry> = catalog.entries.values().cloned().collect();
         out.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         Ok(out)
+    }
+}
+
+/// A file copied into the archive's staging area: its hash and size, and the copy, removed
+/// when dropped unless it became an entry.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl Staged {
+    /// The staged bytes.
+    pub fn bytes(&self) -> std::io::Result<FileBytes> {
+        FileBytes::open(&self.path)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Why a file could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{0} bytes or more, over the limit")]
+    TooLarge(u64),
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+/// Files up to this size are read into memory; larger ones are mapped.
+pub const IN_MEMORY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bytes of a file: read into memory when small, mapped when large, so a large file costs
+/// page cache, not heap.
+pub enum FileBytes {
+    Heap(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl FileBytes {
+    /// The bytes of a file nobody else modifies (one in the archive or its staging area).
+    fn open(path: &Path) -> std::io::Result<FileBytes> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() <= IN_MEMORY_BYTES {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+            return Ok(FileBytes::Heap(bytes));
+        }
+        // SAFETY: the file is the archive's own copy, written once and never modified or
+        // truncated while it is in use, so the mapping stays valid and unchanging.
+        unsafe { memmap2::Mmap::map(&file) }.map(FileBytes::Mapped)
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Heap(bytes) => bytes,
+            FileBytes::Mapped(map) => map,
+        }
     }
 }
 

@@ -1,52 +1,54 @@
-//! Bytes → text. The order of evidence: a byte-order mark; bytes that are valid UTF-8; a
-//! charset the file declares (HTML `<meta>`, XML declaration) when the bytes agree with it;
-//! an encoding named in the file name (`通知_big5.txt`, `gbk/…`) when the bytes mostly agree;
-//! UTF-16 without a BOM and HZ, recognised by their structure; lines that are partly UTF-8;
-//! then chardetng's guess, checked against GB18030 and Big5 by how plausible the decoded text
-//! is as Chinese.
+//! Bytes → text, in two steps: a [`Plan`] (which encoding, and why) decided from the bytes
+//! without decoding them all at once, then [`Plan::lines`], which decodes the file a line at a
+//! time, so a file of any size is read with a few buffers of memory, and every line knows the
+//! source bytes it came from.
+//!
+//! The order of evidence: a byte-order mark; bytes that are valid UTF-8 (or UTF-8 but for a
+//! few malformed sequences); a charset the file declares (HTML `<meta>`, XML declaration) when
+//! the bytes agree with it; an encoding named in the file name (`通知_big5.txt`, `gbk/…`) when
+//! the bytes mostly agree; UTF-16 without a BOM and HZ, recognised by their structure; lines
+//! that are partly UTF-8 and partly GB18030 or Big5; then chardetng's guess, checked against
+//! GB18030 and Big5 by how plausible the decoded text is as Chinese.
 //!
 //! GBK and GB2312 are decoded as GB18030 (a superset), and the encoding reported is the
 //! smallest of the three that the bytes fit. Every replacement character the decoder had to
 //! produce is counted.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::ops::Range;
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{BIG5, Encoding, GB18030, UTF_8, UTF_16BE, UTF_16LE};
+use encoding_rs::{BIG5, Decoder, DecoderResult, Encoding, GB18030, UTF_8, UTF_16BE, UTF_16LE};
 
 use crate::lang::lexicon;
 use crate::model::EncodingSource;
 
 /// How many leading bytes the detectors look at: enough to guess, cheap to scan.
 const SNIFF_BYTES: usize = 64 * 1024;
+/// Source bytes decoded at once, at most: a line longer than this (a file without line
+/// breaks) is decoded in pieces.
+pub const MAX_PIECE_BYTES: usize = 256 * 1024;
 
-/// Decoded text and how it was decoded.
-#[derive(Debug, Clone)]
-pub struct Decoded {
-    pub text: String,
+/// How a file is to be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
     /// The encoding's name as researchers know it: `UTF-8`, `GBK`, `Big5`, `UTF-16LE` …
     pub encoding: String,
     pub source: EncodingSource,
-    /// Replacement characters the decoder produced for malformed bytes.
-    pub replacements: usize,
-    /// Length of the byte-order mark, if any: byte offsets in the source start after it.
+    /// Length of the byte-order mark, if any: the text starts after it.
     pub bom_len: usize,
-    /// The encoding the text can be re-encoded with to find byte offsets in the source.
     pub codec: Codec,
     /// A charset the file declared but which its bytes contradict.
     pub ignored_declaration: Option<String>,
 }
 
-/// The decoder used, kept so that character positions can be mapped back to source bytes.
+/// The decoder a plan uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     Whatwg(&'static Encoding),
     Hz,
-    /// UTF-8 and a legacy encoding line by line: positions in the source are not recoverable
-    /// from the text alone.
-    Mixed,
+    /// Each line UTF-8 if it is (but for a few bytes), else this legacy encoding.
+    Mixed(&'static Encoding),
 }
 
 /// Why bytes could not be decoded as text.
@@ -60,13 +62,38 @@ pub enum DecodeError {
     Binary(String),
 }
 
-/// Decodes `bytes`, the content of the file called `file_name`.
+/// A whole file decoded at once: for files known to be small, and for tests.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub text: String,
+    pub plan: Plan,
+    /// Replacement characters the decoder produced for malformed bytes.
+    pub replacements: usize,
+}
+
+/// Decodes `bytes`, the content of the file called `file_name`, at once.
 pub fn decode(bytes: &[u8], file_name: &str) -> Result<Decoded, DecodeError> {
+    let plan = plan(bytes, file_name)?;
+    let mut text = String::new();
+    let mut replacements = 0;
+    for line in plan.lines(bytes) {
+        text.push_str(&line.text);
+        replacements += line.replacements;
+    }
+    Ok(Decoded {
+        text,
+        plan,
+        replacements,
+    })
+}
+
+/// Decides how to decode `bytes`, the content of the file called `file_name`.
+pub fn plan(bytes: &[u8], file_name: &str) -> Result<Plan, DecodeError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DecodeError::Empty);
     }
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return Ok(finish(
+        return Ok(whatwg(
             encoding,
             &bytes[bom_len..],
             EncodingSource::Bom,
@@ -77,7 +104,7 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<Decoded, DecodeError> {
         return Err(DecodeError::Binary(format.to_string()));
     }
     if let Some(encoding) = utf16_without_bom(bytes) {
-        return Ok(finish(encoding, bytes, EncodingSource::Guessed, 0));
+        return Ok(whatwg(encoding, bytes, EncodingSource::Guessed, 0));
     }
     if has_nul_or_controls(bytes) {
         return Err(DecodeError::Binary(
@@ -85,58 +112,187 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<Decoded, DecodeError> {
         ));
     }
     if std::str::from_utf8(bytes).is_ok() {
-        if let Some(text) = decode_hz(bytes) {
-            return Ok(Decoded {
-                text,
+        if is_hz(bytes) {
+            return Ok(Plan {
                 encoding: "HZ-GB-2312".to_string(),
                 source: EncodingSource::Guessed,
-                replacements: 0,
                 bom_len: 0,
                 codec: Codec::Hz,
                 ignored_declaration: None,
             });
         }
-        return Ok(finish(UTF_8, bytes, EncodingSource::Valid, 0));
+        return Ok(whatwg(UTF_8, bytes, EncodingSource::Valid, 0));
+    }
+    if is_mostly_utf8(bytes) {
+        return Ok(whatwg(UTF_8, bytes, EncodingSource::Guessed, 0));
     }
     let declared = declared_charset(bytes);
     if let Some(encoding) = declared
         && encoding != UTF_8
         && decodes_cleanly(encoding, bytes)
     {
-        return Ok(finish(encoding, bytes, EncodingSource::Declared, 0));
+        return Ok(whatwg(encoding, bytes, EncodingSource::Declared, 0));
     }
     if let Some(encoding) = named_in_file_name(file_name)
         && mostly_decodes(encoding, bytes)
     {
-        return Ok(finish(encoding, bytes, EncodingSource::Declared, 0));
+        return Ok(whatwg(encoding, bytes, EncodingSource::Declared, 0));
     }
-    if let Some(mixed) = decode_mixed_lines(bytes) {
+    if let Some(mixed) = mixed_lines(bytes) {
         return Ok(mixed);
     }
-    let mut decoded = finish(guess(bytes), bytes, EncodingSource::Guessed, 0);
-    decoded.ignored_declaration = declared.map(|e| e.name().to_string());
-    Ok(decoded)
+    let mut plan = whatwg(guess(bytes), bytes, EncodingSource::Guessed, 0);
+    plan.ignored_declaration = declared.map(|e| e.name().to_string());
+    Ok(plan)
 }
 
-fn finish(
+fn whatwg(
     encoding: &'static Encoding,
     bytes: &[u8],
     source: EncodingSource,
     bom_len: usize,
-) -> Decoded {
-    let (text, _) = encoding.decode_without_bom_handling(bytes);
-    let replacements = text
-        .matches('\u{FFFD}')
-        .count()
-        .saturating_sub(literal_replacements(encoding, bytes));
-    Decoded {
+) -> Plan {
+    Plan {
         encoding: encoding_name(encoding, bytes),
-        text: text.into_owned(),
         source,
-        replacements,
         bom_len,
         codec: Codec::Whatwg(encoding),
         ignored_declaration: None,
+    }
+}
+
+/// One decoded line (with its line break), or a piece of a very long one.
+#[derive(Debug, Clone)]
+pub struct Line<'a> {
+    pub text: Cow<'a, str>,
+    /// The source bytes it was decoded from.
+    pub bytes: Range<usize>,
+    /// Replacement characters the decoder produced in it.
+    pub replacements: usize,
+}
+
+impl Plan {
+    /// The lines of `bytes`, decoded one after another.
+    pub fn lines<'a>(&self, bytes: &'a [u8]) -> Lines<'a> {
+        let decoder = match self.codec {
+            Codec::Whatwg(e) if e != UTF_8 => Some(e.new_decoder_without_bom_handling()),
+            _ => None,
+        };
+        Lines {
+            bytes,
+            at: self.bom_len,
+            codec: self.codec,
+            decoder,
+            hz: HzDecoder::default(),
+        }
+    }
+
+    /// Source bytes of one line break.
+    pub fn newline_bytes(&self) -> usize {
+        match self.codec {
+            Codec::Whatwg(e) if e == UTF_16LE || e == UTF_16BE => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The iterator of [`Plan::lines`].
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    codec: Codec,
+    decoder: Option<Decoder>,
+    hz: HzDecoder,
+}
+
+impl<'a> Lines<'a> {
+    /// Where the line starting at `self.at` ends (after its line break), or where a piece of
+    /// it must end.
+    fn line_end(&self) -> usize {
+        let rest = &self.bytes[self.at..];
+        let limit = rest.len().min(MAX_PIECE_BYTES);
+        let end = match self.codec {
+            Codec::Whatwg(e) if e == UTF_16LE || e == UTF_16BE => {
+                let newline: [u8; 2] = if e == UTF_16LE {
+                    [b'\n', 0]
+                } else {
+                    [0, b'\n']
+                };
+                rest[..limit & !1]
+                    .chunks_exact(2)
+                    .position(|unit| unit == newline)
+                    .map(|units| 2 * units + 2)
+                    .unwrap_or(if limit == rest.len() {
+                        limit
+                    } else {
+                        limit & !1
+                    })
+            }
+            _ => match rest[..limit].iter().position(|&b| b == b'\n') {
+                Some(newline) => newline + 1,
+                None if limit == rest.len() => limit,
+                // A piece of UTF-8 ends between characters, so each piece is text on its own.
+                None if matches!(self.codec, Codec::Whatwg(e) if e == UTF_8)
+                    || matches!(self.codec, Codec::Mixed(_)) =>
+                {
+                    (1..=4)
+                        .map(|back| limit - back)
+                        .find(|&i| rest[i] & 0xC0 != 0x80)
+                        .filter(|&i| i > 0)
+                        .unwrap_or(limit)
+                }
+                None => limit,
+            },
+        };
+        self.at + end.max(1)
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        if self.at >= self.bytes.len() {
+            return None;
+        }
+        let end = self.line_end();
+        let raw = &self.bytes[self.at..end];
+        let last = end == self.bytes.len();
+        let text: Cow<'a, str> = match self.codec {
+            Codec::Whatwg(e) if e == UTF_8 => String::from_utf8_lossy(raw),
+            Codec::Whatwg(_) => {
+                let mut out = String::new();
+                if let Some(decoder) = &mut self.decoder {
+                    let capacity = decoder
+                        .max_utf8_buffer_length(raw.len())
+                        .unwrap_or(raw.len() * 3);
+                    out.reserve(capacity);
+                    let _ = decoder.decode_to_string(raw, &mut out, last);
+                }
+                Cow::Owned(out)
+            }
+            Codec::Mixed(legacy) => {
+                if std::str::from_utf8(raw).is_ok() || is_mostly_utf8(raw) {
+                    String::from_utf8_lossy(raw)
+                } else {
+                    Cow::Owned(legacy.decode_without_bom_handling(raw).0.into_owned())
+                }
+            }
+            Codec::Hz => Cow::Owned(self.hz.decode(raw)),
+        };
+        let found = text.matches('\u{FFFD}').count();
+        let literal = match self.codec {
+            Codec::Whatwg(e) => literal_replacements(e, raw),
+            Codec::Mixed(_) => literal_replacements(UTF_8, raw),
+            Codec::Hz => 0,
+        };
+        let line = Line {
+            text,
+            bytes: self.at..end,
+            replacements: found.saturating_sub(literal),
+        };
+        self.at = end;
+        Some(line)
     }
 }
 
@@ -173,50 +329,89 @@ fn named_in_file_name(file_name: &str) -> Option<&'static Encoding> {
     Encoding::for_label(label.as_bytes()).map(|e| if e == encoding_rs::GBK { GB18030 } else { e })
 }
 
-/// At most one malformed sequence per hundred bytes.
+/// At most two malformed sequences per hundred bytes.
 fn mostly_decodes(encoding: &'static Encoding, bytes: &[u8]) -> bool {
-    let (text, _) = encoding.decode_without_bom_handling(bytes);
-    text.matches('\u{FFFD}').count() * 100 <= bytes.len().max(1) * 2
+    let limit = bytes.len().max(1) * 2 / 100;
+    malformed_sequences(encoding, bytes, limit + 1) <= limit
 }
 
-/// A file whose lines are partly UTF-8 and partly a legacy encoding (two files concatenated,
-/// or a UTF-8 editor appending to a GBK file): each line is decoded on its own, so neither
-/// half turns into mojibake.
-fn decode_mixed_lines(bytes: &[u8]) -> Option<Decoded> {
-    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
-    let is_utf8 = |line: &[u8]| std::str::from_utf8(line).is_ok();
+/// Whether `bytes` are UTF-8 but for a few malformed sequences (a byte flipped or cut by a
+/// transfer): then they are decoded as UTF-8, each malformed sequence replaced and counted.
+/// Reading them in another encoding would turn every character into mojibake to save a few.
+/// Text in a legacy double-byte encoding is valid UTF-8 only by rare accident, and never for
+/// most of its characters.
+fn is_mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte_chars, mut multibyte_bytes, mut invalid) = (0usize, 0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars().filter(|c| !c.is_ascii()) {
+            multibyte_chars += 1;
+            multibyte_bytes += c.len_utf8();
+        }
+        invalid += chunk.invalid().len();
+    }
+    multibyte_chars >= 3 && invalid > 0 && invalid * 20 <= multibyte_bytes
+}
+
+/// A file whose lines are partly UTF-8 and partly a Chinese legacy encoding (two files
+/// concatenated, or a UTF-8 editor appending to a GBK file): each line is decoded on its own,
+/// so neither half turns into mojibake. A line that is UTF-8 but for a few bytes is UTF-8;
+/// the legacy encoding is GB18030 or Big5, never a single-byte encoding, which would decode
+/// anything "cleanly".
+fn mixed_lines(bytes: &[u8]) -> Option<Plan> {
+    let is_utf8 = |line: &[u8]| std::str::from_utf8(line).is_ok() || is_mostly_utf8(line);
     // A line of legacy bytes can be valid UTF-8 by chance when it is short; three or more
     // multi-byte characters in a row are not chance.
     let clearly_utf8 = |line: &[u8]| {
         std::str::from_utf8(line).is_ok_and(|s| s.chars().filter(|c| !c.is_ascii()).count() >= 3)
+            || is_mostly_utf8(line)
     };
-    let utf8_lines = lines.iter().filter(|l| clearly_utf8(l)).count();
-    if utf8_lines < 2 {
+    let lines = || bytes.split_inclusive(|&b| b == b'\n');
+    if lines().filter(|l| clearly_utf8(l)).take(2).count() < 2 {
         return None;
     }
-    let legacy: Vec<u8> = lines
-        .iter()
-        .filter(|l| !is_utf8(l))
-        .flat_map(|l| l.iter().copied())
-        .collect();
-    let encoding = guess(&legacy);
-    if !decodes_cleanly(encoding, &legacy) {
-        return None;
+    let legacy_lines = || lines().filter(|l| !is_utf8(l));
+    let mut sample: Vec<u8> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let (mut legacy_bytes, mut malformed) = ([0usize; 2], [0usize; 2]);
+    let candidates = [GB18030, BIG5];
+    for line in legacy_lines() {
+        if sample.len() < SNIFF_BYTES {
+            sample.extend_from_slice(line);
+        }
+        for (i, &e) in candidates.iter().enumerate() {
+            legacy_bytes[i] += line.len();
+            malformed[i] += malformed_sequences(e, line, usize::MAX);
+        }
+        names.push(gb_family_name(line).to_string());
+        names.push(big5_name(line).to_string());
     }
-    let text: String = lines
-        .iter()
-        .map(|line| match std::str::from_utf8(line) {
-            Ok(utf8) => std::borrow::Cow::Borrowed(utf8),
-            Err(_) => encoding.decode_without_bom_handling(line).0,
-        })
-        .collect();
-    Some(Decoded {
-        text,
-        encoding: format!("UTF-8+{}", encoding_name(encoding, &legacy)),
+    let encoding = candidates
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| malformed[i] * 100 <= legacy_bytes[i].max(1) * 2)
+        .max_by_key(|&(_, e)| plausibility_of(e, &sample))
+        .map(|(_, e)| e)?;
+    // The widest standard any line needs: GB18030 over GBK over GB2312, HKSCS over Big5.
+    let widest = ["GB18030", "GBK", "Big5-HKSCS"]
+        .into_iter()
+        .find(|n| names.iter().any(|m| m == n))
+        .filter(|n| n.starts_with("GB") == (encoding == GB18030));
+    let name = widest.map_or_else(
+        || {
+            if encoding == GB18030 {
+                "GB2312"
+            } else {
+                "Big5"
+            }
+            .to_string()
+        },
+        str::to_string,
+    );
+    Some(Plan {
+        encoding: format!("UTF-8+{name}"),
         source: EncodingSource::Guessed,
-        replacements: 0,
         bom_len: 0,
-        codec: Codec::Mixed,
+        codec: Codec::Mixed(encoding),
         ignored_declaration: None,
     })
 }
@@ -311,9 +506,30 @@ fn plausibility_of(encoding: &'static Encoding, bytes: &[u8]) -> i32 {
 }
 
 fn decodes_cleanly(encoding: &'static Encoding, bytes: &[u8]) -> bool {
-    encoding
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .is_some()
+    malformed_sequences(encoding, bytes, 1) == 0
+}
+
+/// Malformed sequences `encoding` meets in `bytes`, counted up to `stop_at`, decoding through
+/// a small buffer (never the whole text at once).
+fn malformed_sequences(encoding: &'static Encoding, bytes: &[u8], stop_at: usize) -> usize {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out = [0u8; 8192];
+    let mut rest = bytes;
+    let mut found = 0;
+    loop {
+        let (result, read, _) = decoder.decode_to_utf8_without_replacement(rest, &mut out, true);
+        rest = &rest[read..];
+        match result {
+            DecoderResult::InputEmpty => return found,
+            DecoderResult::OutputFull => {}
+            DecoderResult::Malformed(..) => {
+                found += 1;
+                if found >= stop_at {
+                    return found;
+                }
+            }
+        }
+    }
 }
 
 /// A charset named by an XML declaration or an HTML `<meta>` in the first kilobytes.
@@ -461,98 +677,84 @@ fn big5_name(bytes: &[u8]) -> &'static str {
     "Big5"
 }
 
-/// HZ-GB-2312 (RFC 1843): 7-bit text where `~{` … `~}` encloses GB 2312 bytes with the high bit
-/// cleared. `None` unless the bytes use HZ escapes and decode with them.
-pub fn decode_hz(bytes: &[u8]) -> Option<String> {
+/// Whether `bytes` are HZ-GB-2312 (RFC 1843): 7-bit text where `~{` … `~}` encloses GB 2312
+/// bytes with the high bit cleared, every escape and pair valid.
+fn is_hz(bytes: &[u8]) -> bool {
     if !bytes.is_ascii() || find(bytes, b"~{").is_none() {
-        return None;
+        return false;
     }
-    let mut out = String::with_capacity(bytes.len());
-    let mut gb = false;
-    let mut i = 0;
-    let mut pairs = 0usize;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'~' {
-            match bytes.get(i + 1) {
-                Some(b'{') if !gb => gb = true,
-                Some(b'}') if gb => gb = false,
-                Some(b'~') if !gb => out.push('~'),
-                Some(b'\n') if !gb => {}
-                _ => return None,
-            }
-            i += 2;
-            continue;
+    let mut decoder = HzDecoder::default();
+    let mut sink = String::new();
+    let mut pairs = 0;
+    for chunk in bytes.chunks(MAX_PIECE_BYTES) {
+        sink.clear();
+        let (errors, found) = decoder.feed(chunk, &mut sink);
+        if errors > 0 {
+            return false;
         }
-        if gb {
-            let t = *bytes.get(i + 1)?;
-            if !(0x21..=0x7E).contains(&b) || !(0x21..=0x7E).contains(&t) {
-                return None;
-            }
-            let pair = [b | 0x80, t | 0x80];
-            let ch = GB18030.decode_without_bom_handling_and_without_replacement(&pair)?;
-            out.push_str(&ch);
-            pairs += 1;
-            i += 2;
-        } else {
-            out.push(char::from(b));
-            i += 1;
-        }
+        pairs += found;
     }
-    (pairs > 0).then_some(out)
+    pairs > 0 && decoder.pending.is_none()
 }
 
-/// Every character a double-byte encoding encodes in two bytes, read off its decoder once
-/// (encoding_rs's legacy encoders search their tables character by character, too slowly to
-/// measure whole files with).
-fn double_byte_chars(encoding: &'static Encoding) -> &'static HashSet<char> {
-    fn build(encoding: &'static Encoding) -> HashSet<char> {
-        let mut chars = HashSet::with_capacity(24_000);
-        for lead in 0x81u8..=0xFE {
-            for trail in (0x40u8..=0x7E).chain(0x80..=0xFE) {
-                if let Some(text) =
-                    encoding.decode_without_bom_handling_and_without_replacement(&[lead, trail])
-                {
-                    let mut it = text.chars();
-                    if let (Some(c), None) = (it.next(), it.next()) {
-                        chars.insert(c);
+/// An HZ decoder that can be fed a file piece by piece: the GB mode and a byte cut off at the
+/// end of a piece carry over.
+#[derive(Debug, Default)]
+struct HzDecoder {
+    gb: bool,
+    pending: Option<u8>,
+}
+
+impl HzDecoder {
+    /// Decodes a piece, a malformed escape or pair as U+FFFD.
+    fn decode(&mut self, piece: &[u8]) -> String {
+        let mut out = String::with_capacity(piece.len());
+        self.feed(piece, &mut out);
+        out
+    }
+
+    /// Decodes `piece` into `out`; the malformed escapes and pairs, and the pairs decoded.
+    fn feed(&mut self, piece: &[u8], out: &mut String) -> (usize, usize) {
+        let (mut errors, mut pairs) = (0, 0);
+        for &b in piece {
+            let Some(first) = self.pending.take() else {
+                if b == b'~' || self.gb {
+                    self.pending = Some(b);
+                } else {
+                    out.push(char::from(b));
+                }
+                continue;
+            };
+            if first == b'~' {
+                match b {
+                    b'{' if !self.gb => self.gb = true,
+                    b'}' if self.gb => self.gb = false,
+                    b'~' if !self.gb => out.push('~'),
+                    b'\n' if !self.gb => {}
+                    _ => {
+                        errors += 1;
+                        out.push('\u{FFFD}');
                     }
+                }
+                continue;
+            }
+            let pair = [first | 0x80, b | 0x80];
+            let decoded = ((0x21..=0x7E).contains(&first) && (0x21..=0x7E).contains(&b))
+                .then(|| GB18030.decode_without_bom_handling_and_without_replacement(&pair))
+                .flatten();
+            match decoded {
+                Some(c) => {
+                    out.push_str(&c);
+                    pairs += 1;
+                }
+                None => {
+                    errors += 1;
+                    out.push('\u{FFFD}');
                 }
             }
         }
-        chars
+        (errors, pairs)
     }
-    static GB: LazyLock<HashSet<char>> = LazyLock::new(|| build(GB18030));
-    static BIG5_CHARS: LazyLock<HashSet<char>> = LazyLock::new(|| build(BIG5));
-    if encoding == BIG5 { &BIG5_CHARS } else { &GB }
-}
-
-/// Re-encodes `text` as `codec` would have, to find how many source bytes it took; `None`
-/// where the codec does not allow it.
-pub fn encoded_len(codec: Codec, text: &str) -> Option<usize> {
-    Some(match codec {
-        Codec::Whatwg(e) if e == UTF_8 => text.len(),
-        Codec::Whatwg(e) if e == UTF_16LE || e == UTF_16BE => {
-            text.chars().map(|c| c.len_utf16() * 2).sum()
-        }
-        Codec::Whatwg(e) if e == GB18030 || e == encoding_rs::GBK || e == BIG5 => {
-            let doubles = double_byte_chars(e);
-            text.chars()
-                .map(|c| match c {
-                    c if c.is_ascii() => 1,
-                    c if doubles.contains(&c) => 2,
-                    _ => 4,
-                })
-                .sum()
-        }
-        Codec::Whatwg(e) => {
-            let (bytes, _, _): (Cow<[u8]>, _, _) = e.encode(text);
-            bytes.len()
-        }
-        // HZ line continuations (`~` + newline) vanish in decoding: the text cannot say where
-        // they were.
-        Codec::Hz | Codec::Mixed => return None,
-    })
 }
 
 #[cfg(test)]
@@ -567,9 +769,9 @@ mod tests {
         bytes.extend(TEXT.encode_utf16().flat_map(u16::to_le_bytes));
         let d = decode(&bytes, "x.txt").unwrap();
         assert_eq!(d.text, TEXT);
-        assert_eq!(d.encoding, "UTF-16LE");
-        assert_eq!(d.source, EncodingSource::Bom);
-        assert_eq!(d.bom_len, 2);
+        assert_eq!(d.plan.encoding, "UTF-16LE");
+        assert_eq!(d.plan.source, EncodingSource::Bom);
+        assert_eq!(d.plan.bom_len, 2);
     }
 
     #[test]
@@ -577,30 +779,39 @@ mod tests {
         let le: Vec<u8> = TEXT.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = TEXT.encode_utf16().flat_map(u16::to_be_bytes).collect();
         assert_eq!(decode(&le, "x.txt").unwrap().text, TEXT);
-        assert_eq!(decode(&le, "x.txt").unwrap().encoding, "UTF-16LE");
-        assert_eq!(decode(&be, "x.txt").unwrap().encoding, "UTF-16BE");
+        assert_eq!(decode(&le, "x.txt").unwrap().plan.encoding, "UTF-16LE");
+        assert_eq!(decode(&be, "x.txt").unwrap().plan.encoding, "UTF-16BE");
         let ascii_le: Vec<u8> = "Notice 2010, page 3\n"
             .encode_utf16()
             .flat_map(u16::to_le_bytes)
             .collect();
-        assert_eq!(decode(&ascii_le, "x.txt").unwrap().encoding, "UTF-16LE");
+        assert_eq!(
+            decode(&ascii_le, "x.txt").unwrap().plan.encoding,
+            "UTF-16LE"
+        );
     }
 
     #[test]
     fn gbk_and_big5_are_told_apart() {
         let (gbk, _, _) = encoding_rs::GBK.encode(TEXT);
         let d = decode(&gbk, "x.txt").unwrap();
-        assert_eq!((d.text.as_str(), d.encoding.as_str()), (TEXT, "GB2312"));
+        assert_eq!(
+            (d.text.as_str(), d.plan.encoding.as_str()),
+            (TEXT, "GB2312")
+        );
         let traditional = "關於做好元旦、春節期間擁軍優屬擁政愛民工作的通知";
         let (big5, _, _) = BIG5.encode(traditional);
         let d = decode(&big5, "x.txt").unwrap();
         assert_eq!(
-            (d.text.as_str(), d.encoding.as_str()),
+            (d.text.as_str(), d.plan.encoding.as_str()),
             (traditional, "Big5")
         );
         let (gbk_trad, _, _) = encoding_rs::GBK.encode(traditional);
         let d = decode(&gbk_trad, "x.txt").unwrap();
-        assert_eq!((d.text.as_str(), d.encoding.as_str()), (traditional, "GBK"));
+        assert_eq!(
+            (d.text.as_str(), d.plan.encoding.as_str()),
+            (traditional, "GBK")
+        );
     }
 
     #[test]
@@ -609,7 +820,7 @@ mod tests {
         let mut html = b"<html><head><meta charset=\"gb2312\"></head><body>".to_vec();
         html.extend_from_slice(&gbk);
         let d = decode(&html, "x.txt").unwrap();
-        assert_eq!(d.source, EncodingSource::Declared);
+        assert_eq!(d.plan.source, EncodingSource::Declared);
         assert!(d.text.contains(TEXT));
     }
 
@@ -619,7 +830,7 @@ mod tests {
         let big5 = BIG5.encode(traditional).0.into_owned();
         let d = decode(&big5, "notices/2008_big5.txt").unwrap();
         assert_eq!(
-            (d.text.as_str(), d.source),
+            (d.text.as_str(), d.plan.source),
             (traditional, EncodingSource::Declared)
         );
         assert_eq!(named_in_file_name("a/gbk/b.txt"), Some(GB18030));
@@ -634,7 +845,7 @@ mod tests {
             "hz.txt",
         )
         .unwrap();
-        assert_eq!(d.encoding, "HZ-GB-2312");
+        assert_eq!(d.plan.encoding, "HZ-GB-2312");
         assert!(d.text.contains("己所不欲，勿施於人。"), "{}", d.text);
     }
 
@@ -650,6 +861,48 @@ mod tests {
             decode(&[0u8, 1, 2, 3, 0, 0, 7, 8, 0], "x.txt"),
             Err(DecodeError::Binary(_))
         ));
+    }
+
+    #[test]
+    fn a_few_bad_bytes_in_utf8_are_replaced_not_read_as_another_encoding() {
+        let line = "第一条 为了规范口岸开放，提高口岸通关效率，根据国家有关法律制定本条例。\n";
+        let mut bytes = line.repeat(3).into_bytes();
+        // The last byte of the second line's first character lost: one malformed sequence.
+        let cut = line.len() + 2;
+        bytes.remove(cut);
+        let d = decode(&bytes, "x.txt").unwrap();
+        assert_eq!(d.plan.encoding, "UTF-8");
+        assert_eq!(d.replacements, 1);
+        assert_eq!(d.text.matches('\u{FFFD}').count(), 1);
+        assert_eq!(d.text.lines().nth(2), line.lines().next());
+        // A single line with an invalid byte, too.
+        let mut one = "关于做好春节期间拥军优属工作的通知".as_bytes().to_vec();
+        one.insert(6, 0xFF);
+        let d = decode(&one, "x.txt").unwrap();
+        assert_eq!((d.plan.encoding.as_str(), d.replacements), ("UTF-8", 1));
+        assert!(d.text.starts_with("关于") && d.text.ends_with("的通知"));
+    }
+
+    #[test]
+    fn mixed_lines_never_take_a_single_byte_encoding() {
+        let utf8 = "第一条 为了规范口岸开放，提高口岸通关效率，制定本条例。\n";
+        let gbk = encoding_rs::GBK
+            .encode("第二条 本条例所称的口岸，是指供人员出入境的港口。\n")
+            .0;
+        let mut bytes = utf8.repeat(2).into_bytes();
+        bytes.extend_from_slice(&gbk);
+        let d = decode(&bytes, "x.txt").unwrap();
+        assert!(
+            d.plan.encoding.starts_with("UTF-8+GB"),
+            "{}",
+            d.plan.encoding
+        );
+        assert!(d.text.contains("第二条 本条例所称的口岸"), "{}", d.text);
+        // Latin-1 bytes among Chinese UTF-8 lines are replaced, not turned into accents.
+        let mut latin = utf8.repeat(2).into_bytes();
+        latin.extend_from_slice(b"caf\xe9 \xe0 la carte\n");
+        let d = decode(&latin, "x.txt").unwrap();
+        assert!(!d.text.contains('é'), "{}", d.text);
     }
 
     #[test]

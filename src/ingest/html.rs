@@ -81,18 +81,76 @@ pub fn looks_like_html(path: &str, text: &str) -> bool {
 /// block, blank lines dropped. The `<title>` is kept as the first line when the body does not
 /// repeat it.
 pub fn to_text(html: &str) -> String {
-    let tokenizer = Tokenizer::new(TextSink::default(), TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    let mut state = tokenizer.sink.state.take();
-    flush(&mut state.line, &mut state.lines);
-    let title = collapse(&state.title);
-    if !title.is_empty() && !state.lines.iter().any(|l| l.contains(&title)) {
-        state.lines.insert(0, title);
+    let mut converter = HtmlText::new();
+    let mut lines = converter.feed(html);
+    lines.extend(converter.finish());
+    lines.join("\n")
+}
+
+/// HTML → lines of text, fed a piece at a time.
+pub struct HtmlText {
+    tokenizer: Tokenizer<TextSink>,
+    input: BufferQueue,
+    /// Lines held back until it is known whether the body repeats the title; `None` once
+    /// that is decided.
+    held: Option<Vec<String>>,
+    held_bytes: usize,
+}
+
+/// Text looked at to decide whether the body repeats the title.
+const TITLE_LOOKAHEAD_BYTES: usize = 64 * 1024;
+
+impl Default for HtmlText {
+    fn default() -> Self {
+        HtmlText::new()
     }
-    state.lines.join("\n")
+}
+
+impl HtmlText {
+    pub fn new() -> HtmlText {
+        HtmlText {
+            tokenizer: Tokenizer::new(TextSink::default(), TokenizerOpts::default()),
+            input: BufferQueue::default(),
+            held: Some(Vec::new()),
+            held_bytes: 0,
+        }
+    }
+
+    /// Feeds a piece of the document; the lines it completed.
+    pub fn feed(&mut self, piece: &str) -> Vec<String> {
+        self.input.push_back(StrTendril::from_slice(piece));
+        let _ = self.tokenizer.feed(&self.input);
+        let lines = std::mem::take(&mut self.tokenizer.sink.state.borrow_mut().lines);
+        self.release(lines, false)
+    }
+
+    /// Ends the document; the lines left.
+    pub fn finish(mut self) -> Vec<String> {
+        self.tokenizer.end();
+        let mut state = self.tokenizer.sink.state.take();
+        flush(&mut state.line, &mut state.lines);
+        let lines = std::mem::take(&mut state.lines);
+        self.tokenizer.sink.state.replace(state);
+        self.release(lines, true)
+    }
+
+    /// Passes lines on, holding them back while the title question is open.
+    fn release(&mut self, lines: Vec<String>, end: bool) -> Vec<String> {
+        let Some(held) = &mut self.held else {
+            return lines;
+        };
+        self.held_bytes += lines.iter().map(String::len).sum::<usize>();
+        held.extend(lines);
+        if !end && self.held_bytes < TITLE_LOOKAHEAD_BYTES {
+            return Vec::new();
+        }
+        let mut out = self.held.take().unwrap_or_default();
+        let title = collapse(&self.tokenizer.sink.state.borrow().title);
+        if !title.is_empty() && !out.iter().any(|l| l.contains(&title)) {
+            out.insert(0, title);
+        }
+        out
+    }
 }
 
 /// Collects the text while the tokenizer runs.

@@ -1,15 +1,19 @@
 //! The ingestion pipeline: bytes → [`Document`]s.
 //!
 //! ```text
-//! bytes ─ decode ─ (HTML → text) ─ split ─┬─ repair ─ extract ─ fold ─► Document (section 1)
-//!                                          └─ repair ─ extract ─ fold ─► Document (section n)
+//! bytes ─ plan ─ lines ─ (HTML → text) ─ sections ─┬─ repair ─ extract ─ fold ─► Document 1
+//!        (which   (decoded      (cut at headers,    └─ repair ─ extract ─ fold ─► Document n
+//!       encoding)  one by one)   and at a size limit)
 //! ```
 //!
-//! A compilation is split on the decoded text, before repair, so that each document's audit
-//! trail counts its own repairs and no repair reaches across two documents; what the repair
-//! learns from the whole file (the annotation tool's characters) is learned once, up front.
-//! Nothing here touches the index: the output is plain data.
-
+//! A file is read in two passes over its bytes, each a line at a time: the first learns what
+//! the repair needs from the whole file (the annotation tool's characters), counts decoding
+//! errors and looks at the head to tell plain text, HTML and Markdown apart; the second cuts
+//! the lines into sections and hands each document on as soon as it is complete. So the memory
+//! a file needs does not grow with the file: at most one section of [`MAX_DOCUMENT_BYTES`] is
+//! held at a time. A compilation is split before repair, so each document's audit trail counts
+//! its own repairs and no repair reaches across two documents. Nothing here touches the index:
+//! the output is plain data.
 pub mod decode;
 pub mod extract;
 pub mod html;
@@ -23,10 +27,17 @@ use sha2::{Digest, Sha256};
 
 use crate::lang::fold;
 use crate::model::{Document, Source, Warning, WarningKind};
-use decode::{DecodeError, Decoded};
+use decode::DecodeError;
+use split::Sectioner;
 
 /// Files larger than this are refused unless configured otherwise.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// The most text one document holds. A section longer than this (a dump, a whole yearbook;
+/// the longest laws are a third of it) is cut at line breaks into parts, each a document with
+/// a [`WarningKind::DocumentSplit`] warning; nothing is dropped.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Decoded text looked at to tell HTML and Markdown from plain text.
+const HEAD_BYTES: usize = 4096;
 
 /// Why a file yielded no documents.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +62,8 @@ pub enum IngestError {
         #[source]
         source: DecodeError,
     },
-    /// Markup without any text in it.
-    #[error("{path}: no text left once the markup is removed")]
+    /// Markup (HTML, Markdown) or punctuation without any text in it.
+    #[error("{path}: no text in it once the markup is removed")]
     NoText { path: String },
 }
 
@@ -92,6 +103,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// What a file is, told by its name and its first lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Html,
+    Markdown,
+}
+
+/// What the first pass learns about a file.
+struct Survey {
+    learned: repair::AnnotatedChars,
+    replacements: usize,
+    kind: Kind,
+}
+
 impl Pipeline {
     /// Reads and ingests the file at `path`, refusing it before reading if it is too large.
     pub fn ingest_path(&self, path: &Path) -> Result<Vec<Document>, IngestError> {
@@ -122,135 +148,231 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Ingests `bytes`, known as `path`.
+    /// Ingests `bytes`, known as `path`, into a list of documents.
     pub fn ingest_bytes(&self, path: &str, bytes: &[u8]) -> Result<Vec<Document>, IngestError> {
+        let mut documents = Vec::new();
+        self.ingest_each(path, bytes, &sha256_hex(bytes), |doc| documents.push(doc))?;
+        Ok(documents)
+    }
+
+    /// Ingests `bytes`, known as `path` and hashing to `sha256`, handing each document to
+    /// `emit` as soon as it is complete, in order. Returns how many there were.
+    pub fn ingest_each(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        sha256: &str,
+        emit: impl FnMut(Document),
+    ) -> Result<usize, IngestError> {
+        self.prepare(path, bytes)?.run(sha256, emit)
+    }
+
+    /// The first pass over `bytes`, known as `path`: whether they are text, and what the
+    /// second pass needs to know. Every error but [`IngestError::NoText`] comes from here.
+    pub fn prepare<'a>(&self, path: &'a str, bytes: &'a [u8]) -> Result<Prepared<'a>, IngestError> {
         self.check_size(path, bytes.len() as u64)?;
-        let sha256 = sha256_hex(bytes);
-        let decoded = decode::decode(bytes, path).map_err(|source| IngestError::Decode {
+        let plan = decode::plan(bytes, path).map_err(|source| IngestError::Decode {
             path: path.to_string(),
             source,
         })?;
-        let file_warnings = decode_warnings(&decoded);
-        if extract::markdown::is_markdown(path, &decoded.text) {
-            return Ok(vec![markdown_document(
-                path,
-                &sha256,
-                bytes.len(),
-                &decoded,
-                file_warnings,
-            )]);
-        }
-        let is_html = html::looks_like_html(path, &decoded.text);
-        let text = if is_html {
-            html::to_text(&decoded.text)
-        } else {
-            decoded.text.clone()
-        };
-        if text.trim().is_empty() {
-            return Err(IngestError::NoText {
-                path: path.to_string(),
-            });
-        }
-        let learned = repair::AnnotatedChars::learn(&text);
-        let sections = split::split(&text);
-        let mut documents = Vec::with_capacity(sections.len());
-        let mut repaired_chars = 0;
-        let mut byte_cursor = (0usize, decoded.bom_len);
-        for (index, section) in sections.iter().enumerate() {
-            let repaired = repair::repair(section.text, &learned);
-            let simplified = fold::to_simplified(&repaired.text);
-            let extracted = extract::extract(&simplified);
-            let char_len = repaired.text.chars().count();
-            // Source bytes, measured incrementally: what lies between the previous section and
-            // this one, then this one.
-            let byte_range = if is_html {
-                None
-            } else {
-                let (prev_text_end, prev_byte_end) = byte_cursor;
-                decode::encoded_len(decoded.codec, &text[prev_text_end..section.range.start])
-                    .zip(decode::encoded_len(decoded.codec, section.text))
-                    .map(|(gap, len)| {
-                        let start = prev_byte_end + gap;
-                        byte_cursor = (section.range.end, start + len);
-                        [start, (start + len).min(bytes.len())]
-                    })
-            }
-            .unwrap_or([0, bytes.len()]);
-            let source = Source {
-                path: path.to_string(),
-                sha256: sha256.clone(),
-                encoding: decoded.encoding.clone(),
-                encoding_source: decoded.source,
-                section: index as u32 + 1,
-                byte_range,
-                char_range: [repaired_chars, repaired_chars + char_len],
-            };
-            repaired_chars += char_len + 1;
-            let mut warnings = file_warnings.clone();
-            warnings.extend(repaired.log.warnings.iter().cloned());
-            documents.push(assemble(
-                source,
-                extracted,
-                (repaired.text, simplified),
-                repaired.log.counts(),
-                warnings,
-            ));
-        }
-        Ok(documents)
+        let survey = survey(&plan, bytes, path);
+        Ok(Prepared {
+            path,
+            bytes,
+            plan,
+            survey,
+        })
     }
 }
 
-fn decode_warnings(decoded: &Decoded) -> Vec<Warning> {
+/// A file that decodes, ready for the second pass.
+pub struct Prepared<'a> {
+    path: &'a str,
+    bytes: &'a [u8],
+    plan: decode::Plan,
+    survey: Survey,
+}
+
+impl Prepared<'_> {
+    /// The second pass: hands each document to `emit` as soon as it is complete, in order.
+    /// Returns how many there were; a file without any text is [`IngestError::NoText`].
+    pub fn run(&self, sha256: &str, mut emit: impl FnMut(Document)) -> Result<usize, IngestError> {
+        let (plan, survey, bytes) = (&self.plan, &self.survey, self.bytes);
+        let mut builder = Builder {
+            path: self.path,
+            sha256,
+            plan,
+            survey,
+            file_warnings: decode_warnings(plan, survey.replacements),
+            byte_len: bytes.len(),
+            section: 0,
+            chars_before: 0,
+            title_of_part_one: None,
+        };
+        let mut sectioner = Sectioner::new(
+            survey.kind != Kind::Markdown,
+            MAX_DOCUMENT_BYTES,
+            plan.newline_bytes(),
+        );
+        let mut on_section = |section: Option<split::Section>| {
+            if let Some(doc) = section.and_then(|s| builder.document(s)) {
+                emit(doc);
+            }
+        };
+        match survey.kind {
+            Kind::Html => {
+                let mut converter = html::HtmlText::new();
+                for line in plan.lines(bytes) {
+                    for text in converter.feed(&line.text) {
+                        on_section(sectioner.push(&format!("{text}\n"), None));
+                    }
+                }
+                for text in converter.finish() {
+                    on_section(sectioner.push(&format!("{text}\n"), None));
+                }
+            }
+            Kind::Plain | Kind::Markdown => {
+                for line in plan.lines(bytes) {
+                    on_section(sectioner.push(&line.text, Some(line.bytes)));
+                }
+            }
+        }
+        on_section(sectioner.finish());
+        match builder.section {
+            0 => Err(IngestError::NoText {
+                path: self.path.to_string(),
+            }),
+            n => Ok(n as usize),
+        }
+    }
+}
+
+/// The first pass: what the repair learns from the whole file, the decoding errors, the kind.
+fn survey(plan: &decode::Plan, bytes: &[u8], path: &str) -> Survey {
+    let mut learned = repair::AnnotatedChars::default();
+    let mut replacements = 0;
+    let mut head = String::new();
+    for line in plan.lines(bytes) {
+        learned.learn_more(&line.text);
+        replacements += line.replacements;
+        if head.len() < HEAD_BYTES {
+            head.push_str(&line.text);
+        }
+    }
+    let kind = if extract::markdown::is_markdown(path, &head) {
+        Kind::Markdown
+    } else if html::looks_like_html(path, &head) {
+        Kind::Html
+    } else {
+        Kind::Plain
+    };
+    Survey {
+        learned,
+        replacements,
+        kind,
+    }
+}
+
+/// Turns the sections of one file into documents, numbering them.
+struct Builder<'a> {
+    path: &'a str,
+    sha256: &'a str,
+    plan: &'a decode::Plan,
+    survey: &'a Survey,
+    file_warnings: Vec<Warning>,
+    byte_len: usize,
+    /// Documents made so far.
+    section: u32,
+    /// Characters of the repaired text of the documents before.
+    chars_before: usize,
+    /// The title of the first part of the section being cut into parts.
+    title_of_part_one: Option<String>,
+}
+
+impl Builder<'_> {
+    /// The document of `section`, unless it has no text at all (a header and nothing else).
+    fn document(&mut self, section: split::Section) -> Option<Document> {
+        let repaired = repair::repair(&section.text, &self.survey.learned);
+        let markdown = self.survey.kind == Kind::Markdown;
+        let text = if markdown {
+            extract::markdown::to_text(&repaired.text)
+        } else {
+            repaired.text.clone()
+        };
+        let simplified = fold::to_simplified(&text);
+        let extracted = if markdown && section.part == 1 {
+            extract::markdown::extract_markdown(&repaired.text)
+        } else {
+            extract::extract(&simplified)
+        };
+        if crate::analysis::chars(&text).is_empty() {
+            return None;
+        }
+        let mut extracted = extracted;
+        let mut warnings = self.file_warnings.clone();
+        warnings.extend(repaired.log.warnings.iter().cloned());
+        if section.part == 1 {
+            self.title_of_part_one = extracted.title.clone();
+        } else {
+            warnings.push(Warning::new(
+                WarningKind::DocumentSplit,
+                format!(
+                    "part {} of a section longer than {} bytes, cut at a line break; the parts follow each other in the file",
+                    section.part, MAX_DOCUMENT_BYTES
+                ),
+            ));
+            if extracted.title.is_none() {
+                extracted.title = self
+                    .title_of_part_one
+                    .as_ref()
+                    .map(|t| format!("{t}（第{}部分）", section.part));
+            }
+        }
+        self.section += 1;
+        let char_len = text.chars().count();
+        let source = Source {
+            path: self.path.to_string(),
+            sha256: self.sha256.to_string(),
+            encoding: self.plan.encoding.clone(),
+            encoding_source: self.plan.source,
+            section: self.section,
+            byte_range: section
+                .bytes
+                .map_or([0, self.byte_len], |r| [r.start, r.end]),
+            char_range: [self.chars_before, self.chars_before + char_len],
+        };
+        self.chars_before += char_len + 1;
+        Some(assemble(
+            source,
+            extracted,
+            (text, simplified),
+            repaired.log.counts(),
+            warnings,
+        ))
+    }
+}
+
+fn decode_warnings(plan: &decode::Plan, replacements: usize) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    if decoded.replacements > 0 {
+    if replacements > 0 {
         warnings.push(Warning::new(
             WarningKind::DecodeReplacement,
             format!(
-                "{} byte sequences are not valid {} and were replaced with U+FFFD",
-                decoded.replacements, decoded.encoding
+                "{replacements} byte sequences are not valid {} and were replaced with U+FFFD",
+                plan.encoding
             ),
         ));
     }
-    if let Some(declared) = &decoded.ignored_declaration {
+    if let Some(declared) = &plan.ignored_declaration {
         warnings.push(Warning::new(
             WarningKind::DeclaredEncodingIgnored,
             format!(
                 "the file declares {declared}, but its bytes are not valid {declared}; decoded as {}",
-                decoded.encoding
+                plan.encoding
             ),
         ));
     }
     warnings
-}
-
-fn markdown_document(
-    path: &str,
-    sha256: &str,
-    byte_len: usize,
-    decoded: &Decoded,
-    mut warnings: Vec<Warning>,
-) -> Document {
-    let repaired = repair::repair(&decoded.text, &repair::AnnotatedChars::learn(&decoded.text));
-    warnings.extend(repaired.log.warnings.iter().cloned());
-    let extracted = extract::markdown::extract_markdown(&repaired.text);
-    let text = extract::markdown::to_text(&repaired.text);
-    let simplified = fold::to_simplified(&text);
-    let source = Source {
-        path: path.to_string(),
-        sha256: sha256.to_string(),
-        encoding: decoded.encoding.clone(),
-        encoding_source: decoded.source,
-        section: 1,
-        byte_range: [0, byte_len],
-        char_range: [0, text.chars().count()],
-    };
-    assemble(
-        source,
-        extracted,
-        (text, simplified),
-        repaired.log.counts(),
-        warnings,
-    )
 }
 
 /// The id of the `section`-th document of the file with hash `sha256`.

@@ -200,7 +200,11 @@ fn health_stats_openapi_and_page() {
     let health = json(get("/api/health"));
     assert_eq!(health["status"], "ok");
     assert!(health["documents"].as_u64().unwrap() >= 5);
-    assert_eq!(health["index_version"], 1);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("index-schema/schema.json")).expect("schema"),
+    )
+    .expect("schema JSON");
+    assert_eq!(health["index_version"], schema["version"]);
 
     let stats = json(get("/api/stats"));
     assert!(

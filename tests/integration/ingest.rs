@@ -273,11 +273,11 @@ fn legacy_encoded_samples_decode_exactly() {
         let decoded =
             decode(&bytes, &sample.file).unwrap_or_else(|e| panic!("{}: {e}", sample.file));
         assert_eq!(
-            family(&decoded.encoding),
+            family(&decoded.plan.encoding),
             family(&sample.true_encoding),
             "{}: decoded as {}",
             sample.file,
-            decoded.encoding
+            decoded.plan.encoding
         );
         match &sample.utf8_reference {
             Some(reference) => {

@@ -42,19 +42,29 @@ pub struct AnnotatedChars {
 impl AnnotatedChars {
     /// Learns from every `X(py)` in `text` where `py` is a toned syllable `X` can be read as.
     pub fn learn(text: &str) -> Self {
-        let mut by_reading: HashMap<String, HashSet<char>> = HashMap::new();
-        let chars: Vec<char> = text.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
-            if c != '(' || i == 0 || !crate::lang::fold::is_han(chars[i - 1]) {
-                continue;
-            }
-            if let Some((syllable, _)) = pinyin_then_close(&chars, i + 1)
-                && reading::reads_as(chars[i - 1], &syllable)
-            {
-                by_reading.entry(syllable).or_default().insert(chars[i - 1]);
+        let mut learned = AnnotatedChars::default();
+        learned.learn_more(text);
+        learned
+    }
+
+    /// Learns from another piece of the same file (an annotation never spans lines).
+    pub fn learn_more(&mut self, text: &str) {
+        for line in text.split('\n').filter(|line| line.contains('(')) {
+            let chars: Vec<char> = line.chars().collect();
+            for (i, &c) in chars.iter().enumerate() {
+                if c != '(' || i == 0 || !crate::lang::fold::is_han(chars[i - 1]) {
+                    continue;
+                }
+                if let Some((syllable, _)) = pinyin_then_close(&chars, i + 1)
+                    && reading::reads_as(chars[i - 1], &syllable)
+                {
+                    self.by_reading
+                        .entry(syllable)
+                        .or_default()
+                        .insert(chars[i - 1]);
+                }
             }
         }
-        AnnotatedChars { by_reading }
     }
 
     fn get(&self, syllable: &str) -> Option<&HashSet<char>> {

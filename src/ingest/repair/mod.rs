@@ -1,6 +1,7 @@
 //! Repairing damaged text without inventing any. Each pass reverses one damage mechanism,
 //! counts what it changed, and flags what it could not prove:
 //!
+//! 0. NUL characters (from UTF-16 or binary junk) removed: they carry no text.
 //! 1. [`mojibake`]: UTF-8 text that was decoded as GBK (`鏂囦欢`), reversed where lossless;
 //!    `锟斤拷` flagged as loss.
 //! 2. [`gbk`]: pinyin annotations that split GBK byte pairs, and bytes read out of step.
@@ -74,6 +75,15 @@ impl RepairLog {
 /// GBK pass needs even when `text` is one section of it.
 pub fn repair(text: &str, learned: &AnnotatedChars) -> Repaired {
     let mut log = RepairLog::default();
+    let nuls = text.matches('\0').count();
+    log.add(RepairKind::NulRemoved, nuls);
+    let without_nuls;
+    let text = if nuls > 0 {
+        without_nuls = text.replace('\0', "");
+        &without_nuls
+    } else {
+        text
+    };
     let text = mojibake::reverse_utf8_as_gbk(text, &mut log);
     let text = map_lines(&text, |line| gbk::repair_line(line, learned, &mut log));
     let text = pinyin::remove_annotations(&text, &mut log);
