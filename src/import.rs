@@ -503,7 +503,7 @@ fn commit(writer: &mut IndexWriter) -> Result<(), ImportError> {
 fn collect_inputs(paths: &[PathBuf], report: &mut ImportReport) -> Vec<Input> {
     let mut inputs = Vec::new();
     for path in paths {
-        walk(path, true, &mut inputs, report);
+        walk(path, &mut inputs, report);
     }
     inputs
 }
@@ -520,15 +520,13 @@ fn extension(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn walk(path: &Path, explicit: bool, inputs: &mut Vec<Input>, report: &mut ImportReport) {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if !explicit && is_hidden(name) {
-        report.files_seen += 1;
-        report.skipped += 1;
-        return;
-    }
-    let metadata = match std::fs::metadata(path) {
-        Ok(m) => m,
+/// Adds the files under `root` (or `root` itself) to `inputs`, in name order. Symbolic links
+/// are followed only to files and directories inside `root` (an import never reaches outside
+/// what it was given), and every directory is walked once however many links lead to it, so
+/// link loops end.
+fn walk(root: &Path, inputs: &mut Vec<Input>, report: &mut ImportReport) {
+    let base = match std::fs::canonicalize(root) {
+        Ok(base) => base,
         Err(e) => {
             report.files_seen += 1;
             let error = if e.kind() == std::io::ErrorKind::NotFound {
@@ -537,29 +535,73 @@ fn walk(path: &Path, explicit: bool, inputs: &mut Vec<Input>, report: &mut Impor
                 format!("cannot be read: {e}")
             };
             report.failed.push(FailedFile {
-                path: path.display().to_string(),
+                path: root.display().to_string(),
                 error,
             });
             return;
         }
     };
-    if metadata.is_dir() {
-        match std::fs::read_dir(path) {
-            Ok(entries) => {
-                let mut children: Vec<PathBuf> =
-                    entries.filter_map(Result::ok).map(|e| e.path()).collect();
-                children.sort();
-                for child in children {
-                    walk(&child, false, inputs, report);
-                }
+    let mut visited: HashSet<(u64, u64)> = HashSet::new();
+    let left_out = std::cell::Cell::new(0);
+    let entries = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let keep = entry.depth() == 0
+                || !is_hidden(&entry.file_name().to_string_lossy())
+                    && (!entry.path_is_symlink()
+                        || std::fs::canonicalize(entry.path())
+                            .is_ok_and(|target| target.starts_with(&base)));
+            let first_visit = !entry.file_type().is_dir()
+                || entry
+                    .metadata()
+                    .is_ok_and(|m| visited.insert(file_identity(&m)));
+            if !(keep && first_visit) {
+                left_out.set(left_out.get() + 1);
             }
-            Err(e) => report.failed.push(FailedFile {
-                path: path.display().to_string(),
-                error: format!("cannot list the directory: {e}"),
-            }),
+            keep && first_visit
+        });
+    for entry in entries {
+        match entry {
+            Ok(entry) if entry.file_type().is_dir() => {}
+            Ok(entry) => add_file(entry.path(), inputs, report),
+            // A link back to a directory being walked.
+            Err(e) if e.loop_ancestor().is_some() => left_out.set(left_out.get() + 1),
+            Err(e) => {
+                report.files_seen += 1;
+                report.failed.push(FailedFile {
+                    path: e.path().unwrap_or(root).display().to_string(),
+                    error: match e.io_error() {
+                        Some(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                            "no such file (or a link to nothing)".to_string()
+                        }
+                        Some(io) => format!("cannot be read: {io}"),
+                        None => e.to_string(),
+                    },
+                });
+            }
         }
-        return;
     }
+    report.files_seen += left_out.get();
+    report.skipped += left_out.get();
+}
+
+/// What tells two paths to the same file apart from two files.
+#[cfg(unix)]
+fn file_identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_metadata: &std::fs::Metadata) -> (u64, u64) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    (0, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+fn add_file(path: &Path, inputs: &mut Vec<Input>, report: &mut ImportReport) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let ext = extension(name);
     if ext == "zip" {
         zip_members(path, inputs, report);

@@ -244,3 +244,138 @@ fn a_wildcard_cors_origin_is_served_not_a_panic() {
         .expect("health");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }
+
+#[test]
+fn symlink_loops_end_and_links_out_of_the_import_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let root = tempfile::tempdir().expect("import dir");
+    let outside = tempfile::tempdir().expect("outside dir");
+    let notice = |n: usize| format!("关于加强第{n}项管理工作的通知\n各单位：\n请遵照执行。\n");
+    std::fs::write(root.path().join("a.txt"), notice(1)).expect("write");
+    std::fs::create_dir_all(root.path().join("x/y")).expect("dirs");
+    std::fs::create_dir_all(root.path().join("z")).expect("dirs");
+    std::fs::write(root.path().join("x/y/b.txt"), notice(2)).expect("write");
+    std::fs::write(outside.path().join("secret.txt"), notice(3)).expect("write");
+    // Two loops (a link to an ancestor, and two directories linking to each other), a
+    // directory reached twice, a link to a file inside and one to a file outside.
+    symlink(root.path(), root.path().join("x/y/up")).expect("link");
+    symlink(root.path().join("z"), root.path().join("x/to-z")).expect("link");
+    symlink(root.path().join("x"), root.path().join("z/to-x")).expect("link");
+    symlink(root.path().join("x/y"), root.path().join("again")).expect("link");
+    symlink(root.path().join("a.txt"), root.path().join("z/a-link.txt")).expect("link");
+    symlink(
+        outside.path().join("secret.txt"),
+        root.path().join("secret.txt"),
+    )
+    .expect("link");
+    symlink(outside.path(), root.path().join("out")).expect("link");
+    let data = tempfile::tempdir().expect("data dir");
+    let report = gongwen::import::import(
+        &gongwen::index::store::DataDir::new(data.path()),
+        &[root.path().to_path_buf()],
+        &gongwen::import::ImportOptions {
+            progress: gongwen::import::Progress::Quiet,
+            ..gongwen::import::ImportOptions::default()
+        },
+    )
+    .expect("the import ends");
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        report.documents_indexed, 2,
+        "a.txt and b.txt, each once: {report:?}"
+    );
+    let index = gongwen::index::store::DataDir::new(data.path())
+        .open_live()
+        .expect("index");
+    let found = gongwen::search::search(
+        &index,
+        &gongwen::search::SearchRequest {
+            q: "第3项".to_string(),
+            ..gongwen::search::SearchRequest::default()
+        },
+    )
+    .expect("search");
+    assert_eq!(found.total, 0, "nothing from outside the import");
+}
+
+#[test]
+fn one_invalid_byte_in_a_utf8_file_is_replaced_not_turned_into_mojibake() {
+    let Some(dir) = crate::support::samples_dir("documents") else {
+        return;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("samples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    files.sort();
+    let mut damaged_files = 0;
+    for (n, path) in files.iter().enumerate() {
+        let original = std::fs::read_to_string(path).expect("UTF-8 sample");
+        // Cut the last byte of a character somewhere in the file, a different place each time.
+        let starts: Vec<usize> = original
+            .char_indices()
+            .filter(|(_, c)| c.len_utf8() == 3)
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&at) = starts.get((n * 7919) % starts.len().max(1)) else {
+            continue;
+        };
+        let mut bytes = original.clone().into_bytes();
+        bytes.remove(at + 2);
+        let decoded = gongwen::ingest::decode::decode(&bytes, "x.txt").expect("decodes");
+        assert_eq!(decoded.plan.encoding, "UTF-8", "{}", path.display());
+        assert_eq!(decoded.replacements, 1, "{}", path.display());
+        let want: Vec<char> = original.chars().collect();
+        let got: Vec<char> = decoded.text.chars().collect();
+        let prefix = want.iter().zip(&got).take_while(|(a, b)| a == b).count();
+        let suffix = want
+            .iter()
+            .rev()
+            .zip(got.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(
+            prefix + suffix + 1 >= want.len() && got.len() == want.len(),
+            "{}: only the damaged character may differ",
+            path.display()
+        );
+        damaged_files += 1;
+    }
+    assert!(damaged_files >= 290, "{damaged_files} files checked");
+}
+
+#[test]
+fn a_file_of_markup_only_is_a_failure_not_an_empty_document() {
+    let pipeline = gongwen::ingest::Pipeline::default();
+    for (name, text) in [
+        ("only.md", "#\n"),
+        ("headings.md", "# \n## \n### \n"),
+        ("page.html", "<html><body><div></div><p> </p></body></html>"),
+        ("punct.txt", "，。、；\n——\n"),
+    ] {
+        let error = pipeline
+            .ingest_bytes(name, text.as_bytes())
+            .expect_err(name);
+        assert_eq!(error.code(), "no_text", "{name}: {error}");
+    }
+}
+
+#[test]
+fn nul_characters_are_removed_from_the_text_and_counted() {
+    let text = "关于加强\u{0}城市绿化\u{0}\u{0}管理的通知\n各单位：请遵照执行。\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let docs = gongwen::ingest::Pipeline::default()
+        .ingest_bytes("utf16.txt", &bytes)
+        .expect("ingests");
+    assert!(!docs[0].text.contains('\u{0}'));
+    assert!(docs[0].text.starts_with("关于加强城市绿化管理的通知"));
+    let removed = docs[0]
+        .repairs
+        .iter()
+        .find(|r| r.kind == gongwen::model::RepairKind::NulRemoved)
+        .map(|r| r.count);
+    assert_eq!(removed, Some(3));
+}
