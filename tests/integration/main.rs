@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per stage of the pipeline.
 
 mod damage;
+mod fuzz;
 mod http;
 mod import;
 mod ingest;
