@@ -276,7 +276,7 @@ impl AppState {
 #[openapi(
     info(
         title = "gongwen",
-        description = "Full-text archive and search for Chinese government policy documents. Every error is `{\"error\": {\"code\", \"message\"}}`; codes: invalid_query and invalid_parameter (400), unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), index_busy (409), payload_too_large (413), undecodable (422), timeout (503), internal (500)."
+        description = "Full-text archive and search for Chinese government policy documents. Every error is `{\"error\": {\"code\", \"message\"}}`; codes: invalid_query, invalid_parameter and invalid_request (400), unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), request_timeout (408), index_busy (409), payload_too_large (413), uri_too_long (414), undecodable (422), headers_too_large (431), timeout (503), internal (500)."
     ),
     paths(
         handlers::search,

@@ -282,6 +282,7 @@ impl<'a> Iterator for Lines<'a> {
         };
         let found = text.matches('\u{FFFD}').count();
         let literal = match self.codec {
+            _ if found == 0 => 0,
             Codec::Whatwg(e) => literal_replacements(e, raw),
             Codec::Mixed(_) => literal_replacements(UTF_8, raw),
             Codec::Hz => 0,

@@ -305,7 +305,10 @@ impl Builder<'_> {
         } else {
             extract::extract(&simplified)
         };
-        if crate::analysis::chars(&text).is_empty() {
+        if !text
+            .chars()
+            .any(|c| crate::lang::fold::is_han(c) || c.is_alphanumeric())
+        {
             return None;
         }
         let mut extracted = extracted;

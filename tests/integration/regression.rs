@@ -379,3 +379,23 @@ fn nul_characters_are_removed_from_the_text_and_counted() {
         .map(|r| r.count);
     assert_eq!(removed, Some(3));
 }
+
+#[test]
+fn search_into_a_closed_pipe_ends_quietly_not_with_a_panic() {
+    let data = &server().data;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gongwen"))
+        .args(["search", "--limit", "100", "--data"])
+        .arg(data)
+        .arg("的")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gongwen search");
+    // The reader goes away before the results are written, as `| head -0` would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("search ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

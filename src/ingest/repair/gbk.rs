@@ -211,12 +211,26 @@ fn to_items(line: &str) -> Option<(Vec<Item>, usize)> {
     let mut items = Vec::with_capacity(line.len());
     let mut annotations = 0;
     let mut damaged = false;
+    // Characters taken as they are, encoded a run at a time (the encoder is slow per call).
+    let mut run = String::new();
+    let flush = |run: &mut String, items: &mut Vec<Item>| -> Option<()> {
+        if run.is_empty() {
+            return Some(());
+        }
+        let (bytes, _, unmappable) = encoding_rs::GBK.encode(run);
+        if unmappable {
+            return None;
+        }
+        items.extend(bytes.iter().map(|&b| Item::Byte(b)));
+        run.clear();
+        Some(())
+    };
     let mut i = 0;
-    let mut buf = [0u8; 4];
     while i < chars.len() {
         let c = chars[i];
         match c {
             '?' => {
+                flush(&mut run, &mut items)?;
                 damaged = true;
                 if let Some((syllable, end)) = pinyin_then_close(&chars, i + 1) {
                     items.push(Item::Swallowed(syllable));
@@ -227,23 +241,22 @@ fn to_items(line: &str) -> Option<(Vec<Item>, usize)> {
                 }
             }
             '(' if pinyin_then_close(&chars, i + 1).is_some() => {
+                flush(&mut run, &mut items)?;
                 annotations += 1;
                 i = pinyin_then_close(&chars, i + 1)?.1;
             }
             ',' | ';' | ':' => {
+                flush(&mut run, &mut items)?;
                 items.push(Item::Punct(c as u8));
                 i += 1;
             }
             _ => {
-                let (bytes, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buf));
-                if unmappable {
-                    return None;
-                }
-                items.extend(bytes.iter().map(|&b| Item::Byte(b)));
+                run.push(c);
                 i += 1;
             }
         }
     }
+    flush(&mut run, &mut items)?;
     damaged.then_some((items, annotations))
 }
 
