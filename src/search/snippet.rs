@@ -20,16 +20,29 @@ pub const MAX_TERMS: usize = 32;
 /// also lists, so a pasted page costs no more to mark than a sentence.
 const MAX_TERM_TOKENS: usize = 64;
 
+/// Characters of a text looked at for matches, at most: the snippet comes from its first
+/// matches, and a hit on a very long document costs no more than one on a long one.
+const MAX_SCANNED_CHARS: usize = 64 * 1024;
+
+/// The first `chars` characters of `text`.
+fn head(text: &str, chars: usize) -> &str {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
 /// A snippet of `text` with every occurrence of `terms` marked. `simplified` is `text` in
-/// simplified characters, character for character. One pass over the text, whatever the
-/// number of terms.
+/// simplified characters, character for character. One pass over the start of the text,
+/// whatever the number of terms.
 pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
-    let folded: Vec<char> = if simplified.chars().count() == text.chars().count() {
+    let scanned = head(text, MAX_SCANNED_CHARS);
+    let simplified = head(simplified, MAX_SCANNED_CHARS);
+    let folded: Vec<char> = if simplified.chars().count() == scanned.chars().count() {
         simplified.chars().map(fold::fold_char).collect()
     } else {
-        fold::fold_for_search(text).chars().collect()
+        fold::fold_for_search(scanned).chars().collect()
     };
-    let offsets = analysis::char_offsets(text);
+    let offsets = analysis::char_offsets(scanned);
     let patterns = patterns(terms);
     let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
     for (index, pattern) in patterns.iter().enumerate() {
@@ -235,5 +248,14 @@ mod tests {
         assert_eq!(patterns(&many).len(), MAX_TERMS);
         let s = snippet(&text, &text, &terms);
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn only_the_start_of_a_very_long_text_is_scanned() {
+        let early = format!("{}通知{}", "前".repeat(100), "后".repeat(MAX_SCANNED_CHARS));
+        assert!(snippet(&early, &early, &["通知".to_string()]).contains("<mark>通知</mark>"));
+        let late = format!("{}通知", "前".repeat(MAX_SCANNED_CHARS));
+        let s = snippet(&late, &late, &["通知".to_string()]);
+        assert!(!s.contains("<mark>") && s.ends_with('…'), "{s}");
     }
 }
