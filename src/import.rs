@@ -27,7 +27,9 @@ use serde::Serialize;
 use tantivy::IndexWriter;
 use utoipa::ToSchema;
 
-use crate::index::store::{Archive, DataDir, FileBytes, IN_MEMORY_BYTES, StageError, Staged};
+use crate::index::store::{
+    Archive, DataDir, FileBytes, IN_MEMORY_BYTES, StageError, Staged, copy_hashing,
+};
 use crate::index::{
     FileState, IndexError, SearchIndex, add, analyzed_len, delete_file, file_state,
 };
@@ -202,10 +204,17 @@ struct End {
     warnings: bool,
 }
 
-/// The bytes of one input, and their hash.
+/// An input read, unless the index holds it whole already.
+enum Load {
+    Complete { size: u64 },
+    New(Loaded),
+}
+
+/// The bytes of one input, their hash, and how much of them the index holds.
 struct Loaded {
     bytes: FileBytes,
     sha256: String,
+    state: FileState,
     /// The copy in the archive's staging area a large input was read through.
     staged: Option<Staged>,
 }
@@ -232,16 +241,16 @@ pub fn import(
             error,
             bytes,
         };
-        let loaded = match read_input(input, pipeline.max_file_bytes, &archive) {
-            Ok(loaded) => loaded,
+        let state = |sha256: &str| file_state(&searcher, index.fields(), sha256);
+        let loaded = match read_input(input, pipeline.max_file_bytes, &archive, &state) {
+            Ok(Load::Complete { size }) => {
+                return send(sender, Message::Duplicate { bytes: size });
+            }
+            Ok(Load::New(loaded)) => loaded,
             Err(error) => return send(sender, failed(error.to_string(), 0)),
         };
         let size = loaded.bytes.len() as u64;
-        let partial = match file_state(&searcher, index.fields(), &loaded.sha256) {
-            Ok(FileState::Complete) => return send(sender, Message::Duplicate { bytes: size }),
-            Ok(state) => state == FileState::Partial,
-            Err(e) => return send(sender, failed(e.to_string(), size)),
-        };
+        let partial = loaded.state == FileState::Partial;
         let prepared = match pipeline.prepare(&name, &loaded.bytes) {
             Ok(prepared) => prepared,
             Err(error) => return send(sender, failed(error.to_string(), size)),
@@ -301,18 +310,23 @@ fn stream(
             );
         }
     });
-    match (result, held) {
-        (Ok(_), Some(last)) => send(
-            sender,
-            Message::Document {
-                input,
-                doc: Box::new(last),
-                first: first.take(),
-                end: Some(End { bytes, warnings }),
-            },
-        ),
-        (Err(error), _) => send(sender, failed(error.to_string(), bytes)),
-        (Ok(_), None) => send(sender, failed("no documents".to_string(), bytes)),
+    match result {
+        // `run` counts the documents it emits and fails on none, so one is held here.
+        Ok(_) => {
+            if let Some(last) = held {
+                send(
+                    sender,
+                    Message::Document {
+                        input,
+                        doc: Box::new(last),
+                        first: first.take(),
+                        end: Some(End { bytes, warnings }),
+                    },
+                );
+            }
+        }
+        // Only before the first document: nothing of the file was sent.
+        Err(error) => send(sender, failed(error.to_string(), bytes)),
     }
 }
 
@@ -669,9 +683,18 @@ fn zip_members(path: &Path, inputs: &mut Vec<Input>, report: &mut ImportReport) 
     }
 }
 
+/// How much of the file with a hash the index holds.
+type StateOf<'a> = &'a dyn Fn(&str) -> Result<FileState, IndexError>;
+
 /// Reads an input, refusing it before reading if it is over `limit` bytes: a small one into
-/// memory, a large one through a copy in the archive's staging area (never whole in memory).
-fn read_input(input: &Input, limit: u64, archive: &Archive) -> Result<Loaded, IngestError> {
+/// memory, a large one through a copy in the archive's staging area (never whole in memory),
+/// made only once its hash shows the index does not hold it whole already.
+fn read_input(
+    input: &Input,
+    limit: u64,
+    archive: &Archive,
+    state_of: StateOf<'_>,
+) -> Result<Load, IngestError> {
     let name = input.name();
     let too_large = |size: u64| IngestError::TooLarge {
         path: name.clone(),
@@ -682,22 +705,38 @@ fn read_input(input: &Input, limit: u64, archive: &Archive) -> Result<Loaded, In
         path: name.clone(),
         source,
     };
-    let staged = |result: Result<Staged, StageError>| match result {
-        Ok(staged) => {
-            let bytes = staged.bytes().map_err(unreadable)?;
-            Ok(Loaded {
-                bytes,
-                sha256: staged.sha256.clone(),
-                staged: Some(staged),
-            })
+    let state = |sha256: &str| state_of(sha256).map_err(|e| unreadable(std::io::Error::other(e)));
+    let staged = |result: Result<Staged, StageError>| -> Result<Load, IngestError> {
+        match result {
+            Ok(staged) => {
+                let state = state(&staged.sha256)?;
+                if state == FileState::Complete {
+                    return Ok(Load::Complete { size: staged.size });
+                }
+                Ok(Load::New(Loaded {
+                    bytes: staged.bytes().map_err(unreadable)?,
+                    sha256: staged.sha256.clone(),
+                    state,
+                    staged: Some(staged),
+                }))
+            }
+            Err(StageError::TooLarge(size)) => Err(too_large(size)),
+            Err(StageError::Io(e)) => Err(unreadable(e)),
         }
-        Err(StageError::TooLarge(size)) => Err(too_large(size)),
-        Err(StageError::Io(e)) => Err(unreadable(e)),
     };
-    let in_memory = |bytes: Vec<u8>| Loaded {
-        sha256: sha256_hex(&bytes),
-        bytes: FileBytes::Heap(bytes),
-        staged: None,
+    let in_memory = |bytes: Vec<u8>| -> Result<Load, IngestError> {
+        let sha256 = sha256_hex(&bytes);
+        Ok(match state(&sha256)? {
+            FileState::Complete => Load::Complete {
+                size: bytes.len() as u64,
+            },
+            state => Load::New(Loaded {
+                bytes: FileBytes::Heap(bytes),
+                sha256,
+                state,
+                staged: None,
+            }),
+        })
     };
     match input {
         Input::File(path) => {
@@ -705,11 +744,23 @@ fn read_input(input: &Input, limit: u64, archive: &Archive) -> Result<Loaded, In
             if metadata.len() > limit {
                 return Err(too_large(metadata.len()));
             }
-            if metadata.len() > IN_MEMORY_BYTES {
-                let file = std::fs::File::open(path).map_err(unreadable)?;
-                return staged(archive.stage(file, limit));
+            if metadata.len() <= IN_MEMORY_BYTES {
+                return in_memory(std::fs::read(path).map_err(unreadable)?);
             }
-            std::fs::read(path).map(in_memory).map_err(unreadable)
+            // Hash first: a large file imported before is not copied again.
+            let file = std::fs::File::open(path).map_err(unreadable)?;
+            let (sha256, _) = match copy_hashing(file, &mut std::io::sink(), limit) {
+                Ok(hashed) => hashed,
+                Err(StageError::TooLarge(size)) => return Err(too_large(size)),
+                Err(StageError::Io(e)) => return Err(unreadable(e)),
+            };
+            if state(&sha256)? == FileState::Complete {
+                return Ok(Load::Complete {
+                    size: metadata.len(),
+                });
+            }
+            let file = std::fs::File::open(path).map_err(unreadable)?;
+            staged(archive.stage(file, limit))
         }
         Input::ZipMember {
             zip, index, size, ..
@@ -717,25 +768,22 @@ fn read_input(input: &Input, limit: u64, archive: &Archive) -> Result<Loaded, In
             if *size > limit {
                 return Err(too_large(*size));
             }
-            if *size > IN_MEMORY_BYTES {
-                let result = with_zip(zip, |archived| {
-                    let member = archived.by_index(*index).map_err(std::io::Error::other)?;
-                    Ok(archive.stage(member, limit))
-                })
-                .map_err(unreadable)?;
-                return staged(result);
-            }
-            let mut bytes = Vec::with_capacity(*size as usize);
             with_zip(zip, |archived| {
-                let member = archived.by_index(*index).map_err(std::io::Error::other)?;
-                // The declared size can lie: never read past the limit.
-                member.take(limit + 1).read_to_end(&mut bytes)
+                let mut member = archived.by_index(*index).map_err(std::io::Error::other)?;
+                // The declared size can lie: read what fits in memory, and stage the member
+                // if there is more.
+                let mut head = Vec::with_capacity((*size).min(IN_MEMORY_BYTES) as usize);
+                (&mut member)
+                    .take(IN_MEMORY_BYTES + 1)
+                    .read_to_end(&mut head)?;
+                if head.len() as u64 <= IN_MEMORY_BYTES {
+                    return Ok(in_memory(head));
+                }
+                Ok(staged(
+                    archive.stage(std::io::Cursor::new(head).chain(member), limit),
+                ))
             })
-            .map_err(unreadable)?;
-            if bytes.len() as u64 > limit {
-                return Err(too_large(bytes.len() as u64));
-            }
-            Ok(in_memory(bytes))
+            .map_err(unreadable)?
         }
         Input::Archived { .. } => Err(unreadable(std::io::Error::other(
             "archive entries are read by reindex",

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use gongwen::import::{self, ImportOptions};
 use gongwen::index::store::DataDir;
@@ -160,7 +160,20 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let token_on_command_line = matches
+        .subcommand_matches("serve")
+        .and_then(|serve| serve.value_source("admin_token"))
+        == Some(clap::parser::ValueSource::CommandLine);
+    if token_on_command_line {
+        tracing::warn!(
+            "--admin-token is visible to every user of this machine (ps); use GONGWEN_ADMIN_TOKEN or --admin-token-file"
+        );
+    }
     let result = match cli.command {
         Command::Inspect {
             paths,
@@ -243,15 +256,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cors = gongwen::http::Cors::from_origins(&args.cors_origins)
         .map_err(|e| anyhow::anyhow!("--cors-origin: {e}"))?;
     let admin_token = match &args.admin_token_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
+        Some(path) => {
+            let token = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("--admin-token-file {}: {e}", path.display()))?
                 .lines()
                 .next()
                 .unwrap_or("")
                 .trim()
-                .to_string(),
-        ),
+                .to_string();
+            if token.is_empty() {
+                anyhow::bail!(
+                    "--admin-token-file {}: the file holds no token",
+                    path.display()
+                );
+            }
+            Some(token)
+        }
         None => args.admin_token,
     };
     let mut limits = gongwen::http::Limits::default();
@@ -281,6 +301,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         gongwen::http::serve(listener, state, shutdown_signal()).await
     })?;
+    // Work past its request's deadline (a search, a reindex) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -77,9 +77,7 @@ pub fn char_offsets(text: &str) -> Vec<usize> {
 
 /// Whether a folded token carries no searchable content (spaces, punctuation, symbols).
 fn is_noise(token: &str) -> bool {
-    !token
-        .chars()
-        .any(|c| fold::is_han(c) || c.is_ascii_alphanumeric() || c.is_alphanumeric())
+    !token.chars().any(fold::is_searchable)
 }
 
 fn word_spans(text: &str) -> Spans {
@@ -147,7 +145,7 @@ fn char_spans(text: &str) -> Spans {
                 end = next_at + next.len_utf8();
                 chars.next();
             }
-        } else if !(fold::is_han(c) || c.is_alphanumeric()) {
+        } else if !fold::is_searchable(c) {
             continue;
         }
         let to = chars
@@ -161,6 +159,20 @@ fn char_spans(text: &str) -> Spans {
         });
     }
     Spans { folded, spans }
+}
+
+/// The distinct words of a typed term, as the segmenter reads them (without sub-words), in
+/// the order they first occur.
+pub fn query_words(text: &str) -> Vec<String> {
+    let folded = fold::fold_for_search(text);
+    let mut words: Vec<String> = Vec::new();
+    for token in lexicon::jieba().cut(&folded, false) {
+        let word = token.word.trim();
+        if word.chars().any(fold::is_searchable) && !words.iter().any(|w| w == word) {
+            words.push(word.to_string());
+        }
+    }
+    words
 }
 
 /// The word tokens of `text` (what the tantivy tokenizer streams, for inspection in tests).

@@ -117,6 +117,8 @@ pub async fn serve(
             drop(permit);
         });
     }
+    // No new connections while the last requests finish.
+    drop(listener);
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
@@ -126,12 +128,19 @@ pub async fn serve(
     Ok(())
 }
 
+/// Bytes a waiting response must get through per [`Limits::write_stall`]: a client that
+/// reads a byte now and then does not hold its connection.
+const MIN_PROGRESS: usize = 16 * 1024;
+
 /// A TCP stream with a stall limit on writes and JSON bodies for hyper's own error responses.
 struct Guarded {
     stream: TcpStream,
     write_stall: Duration,
-    /// Running while a write waits for the client.
-    stalled: Option<Pin<Box<Sleep>>>,
+    /// Running while writes wait for the client, with the bytes written since it started.
+    stalled: Option<(Pin<Box<Sleep>>, usize)>,
+    /// Whether a read brought data since the last write: only the first write after a
+    /// request arrived can be hyper's own error response.
+    fresh_read: bool,
     /// A rewritten response still to be written, and how much of it has been.
     pending: Vec<u8>,
     written: usize,
@@ -143,31 +152,41 @@ impl Guarded {
             stream,
             write_stall,
             stalled: None,
+            fresh_read: false,
             pending: Vec::new(),
             written: 0,
         }
     }
 
-    /// Turns a write that made no progress into a time-out once it has stalled too long.
-    fn stall<T>(
+    /// Turns writes that got too little through into a time-out once they have waited on the
+    /// client for [`Limits::write_stall`].
+    fn stall(
         &mut self,
         cx: &mut Context<'_>,
-        poll: Poll<std::io::Result<T>>,
-    ) -> Poll<std::io::Result<T>> {
-        if poll.is_ready() {
-            self.stalled = None;
-            return poll;
-        }
-        let write_stall = self.write_stall;
-        let timer = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(write_stall)));
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client stopped reading the response",
-            ))),
-            Poll::Pending => Poll::Pending,
+        poll: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        match (&poll, &mut self.stalled) {
+            (Poll::Ready(Ok(n)), Some((_, progress))) => {
+                *progress += n;
+                if *progress >= MIN_PROGRESS {
+                    self.stalled = None;
+                }
+                poll
+            }
+            (Poll::Ready(_), _) => poll,
+            (Poll::Pending, _) => {
+                let write_stall = self.write_stall;
+                let (timer, _) = self
+                    .stalled
+                    .get_or_insert_with(|| (Box::pin(tokio::time::sleep(write_stall)), 0));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading the response",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 
@@ -191,7 +210,12 @@ impl AsyncRead for Guarded {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let filled = buf.filled().len();
+        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() > filled {
+            self.fresh_read = true;
+        }
+        poll
     }
 }
 
@@ -203,7 +227,8 @@ impl AsyncWrite for Guarded {
     ) -> Poll<std::io::Result<usize>> {
         let this = &mut *self;
         ready!(this.drain(cx))?;
-        if let Some(rewritten) = with_json_body(buf) {
+        let first_since_read = std::mem::take(&mut this.fresh_read);
+        if let Some(rewritten) = first_since_read.then(|| with_json_body(buf)).flatten() {
             this.pending = rewritten;
             this.written = 0;
             // What is not written now is written by the flush that follows.
@@ -220,7 +245,11 @@ impl AsyncWrite for Guarded {
         let this = &mut *self;
         ready!(this.drain(cx))?;
         let poll = Pin::new(&mut this.stream).poll_flush(cx);
-        this.stall(cx, poll)
+        if poll.is_ready() {
+            // Everything written is with the kernel: nothing waits on the client.
+            this.stalled = None;
+        }
+        poll
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -261,14 +290,22 @@ fn with_json_body(head: &[u8]) -> Option<Vec<u8>> {
         _ => ErrorCode::HeadersTooLarge,
     };
     let body = ApiError::new(code, message).to_json();
-    let status_line = text.split("\r\n").next()?;
-    Some(
-        format!(
-            "{status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-    )
+    let mut out = String::new();
+    for line in text.trim_end().split("\r\n") {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if !matches!(
+            name.as_str(),
+            "content-length" | "content-type" | "connection"
+        ) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!(
+        "content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    Some(out.into_bytes())
 }
 
 #[cfg(test)]
@@ -282,6 +319,7 @@ mod tests {
         let (headers, body) = rewritten.split_once("\r\n\r\n").unwrap();
         assert!(headers.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
         assert!(headers.contains(&format!("content-length: {}", body.len())));
+        assert!(headers.contains("\r\ndate: Wed, 02 Dec 2026"), "{headers}");
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["error"]["code"], "headers_too_large");
     }

@@ -234,7 +234,12 @@ pub async fn original(
     let sha256 = doc.source.sha256.clone();
     let archive_state = state.clone();
     let bytes = state
-        .blocking(move || archive_state.archive().get(&sha256).map_err(ApiError::from))
+        .blocking(move || {
+            archive_state
+                .archive()
+                .open(&sha256)
+                .map_err(ApiError::from)
+        })
         .await?
         .ok_or_else(|| {
             ApiError::internal(format!("archive entry {} is missing", doc.source.sha256))
@@ -251,7 +256,8 @@ pub async fn original(
         Some(charset) => format!("{mime}; charset={charset}"),
         None => mime.to_string(),
     };
-    let mut response = bytes.into_response();
+    // Sent straight from the archive's file (mapped when large), never copied whole.
+    let mut response = Bytes::from_owner(bytes).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&content_type) {
         headers.insert(header::CONTENT_TYPE, value);

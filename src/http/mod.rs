@@ -75,7 +75,8 @@ pub enum Cors {
     /// No cross-origin calls (no CORS headers).
     #[default]
     Off,
-    /// Any origin (`*`): reads only, since a wildcard cannot carry credentials.
+    /// Any origin (`*`). Browsers send no cookies to a wildcard; a write still needs the
+    /// bearer token.
     Any,
     /// These origins.
     Origins(Vec<HeaderValue>),

@@ -308,8 +308,7 @@ impl Archive {
     /// Copies what `reader` yields into the archive's staging area, hashing it on the way, so
     /// a large file is never held in memory; refuses more than `limit` bytes. The copy is
     /// removed when the [`Staged`] is dropped, unless [`Archive::commit`] made it an entry.
-    pub fn stage(&self, mut reader: impl std::io::Read, limit: u64) -> Result<Staged, StageError> {
-        use sha2::Digest;
+    pub fn stage(&self, reader: impl std::io::Read, limit: u64) -> Result<Staged, StageError> {
         let dir = self.staging_dir();
         std::fs::create_dir_all(&dir).map_err(StageError::Io)?;
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -321,23 +320,9 @@ impl Archive {
             size: 0,
         };
         let mut file = std::fs::File::create(&staged.path).map_err(StageError::Io)?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(StageError::Io(e)),
-            };
-            staged.size += n as u64;
-            if staged.size > limit {
-                return Err(StageError::TooLarge(staged.size));
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(StageError::Io)?;
-        }
-        staged.sha256 = hex::encode(hasher.finalize());
+        let (sha256, size) = copy_hashing(reader, &mut file, limit)?;
+        staged.sha256 = sha256;
+        staged.size = size;
         Ok(staged)
     }
 
@@ -470,6 +455,34 @@ impl Archive {
     }
 }
 
+/// Copies what `reader` yields to `sink` through a small buffer, hashing it; refuses more than
+/// `limit` bytes. Returns the SHA-256 (lower-case hex) and the size.
+pub fn copy_hashing(
+    mut reader: impl std::io::Read,
+    sink: &mut impl Write,
+    limit: u64,
+) -> Result<(String, u64), StageError> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StageError::Io(e)),
+        };
+        size += n as u64;
+        if size > limit {
+            return Err(StageError::TooLarge(size));
+        }
+        hasher.update(&buf[..n]);
+        sink.write_all(&buf[..n]).map_err(StageError::Io)?;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
 /// A file copied into the archive's staging area: its hash and size, and the copy, removed
 /// when dropped unless it became an entry.
 #[derive(Debug)]
@@ -525,6 +538,12 @@ impl FileBytes {
         // SAFETY: the file is the archive's own copy, written once and never modified or
         // truncated while it is in use, so the mapping stays valid and unchanging.
         unsafe { memmap2::Mmap::map(&file) }.map(FileBytes::Mapped)
+    }
+}
+
+impl AsRef<[u8]> for FileBytes {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 

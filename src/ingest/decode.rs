@@ -123,7 +123,7 @@ pub fn plan(bytes: &[u8], file_name: &str) -> Result<Plan, DecodeError> {
         }
         return Ok(whatwg(UTF_8, bytes, EncodingSource::Valid, 0));
     }
-    if is_mostly_utf8(bytes) {
+    if is_utf8_but_for_a_few_bytes(bytes) {
         return Ok(whatwg(UTF_8, bytes, EncodingSource::Guessed, 0));
     }
     let declared = declared_charset(bytes);
@@ -140,6 +140,11 @@ pub fn plan(bytes: &[u8], file_name: &str) -> Result<Plan, DecodeError> {
     }
     if let Some(mixed) = mixed_lines(bytes) {
         return Ok(mixed);
+    }
+    // Chinese UTF-8 lines beside lines that fit no Chinese encoding: junk in a UTF-8 file.
+    // Any single-byte encoding would decode it all "cleanly", and all of it wrong.
+    if clearly_utf8_lines(bytes) >= 2 {
+        return Ok(whatwg(UTF_8, bytes, EncodingSource::Guessed, 0));
     }
     let mut plan = whatwg(guess(bytes), bytes, EncodingSource::Guessed, 0);
     plan.ignored_declaration = declared.map(|e| e.name().to_string());
@@ -182,6 +187,7 @@ impl Plan {
             bytes,
             at: self.bom_len,
             codec: self.codec,
+            line: None,
             decoder,
             hz: HzDecoder::default(),
         }
@@ -201,51 +207,102 @@ pub struct Lines<'a> {
     bytes: &'a [u8],
     at: usize,
     codec: Codec,
+    /// Where the line being read ends, and the encoding of its bytes (in a mixed file, each
+    /// line's own).
+    line: Option<(usize, &'static Encoding)>,
+    /// The decoder of a legacy encoding: in a file in one encoding it runs on from line to
+    /// line; in a mixed file it starts afresh with each legacy line.
     decoder: Option<Decoder>,
     hz: HzDecoder,
 }
 
-impl<'a> Lines<'a> {
-    /// Where the line starting at `self.at` ends (after its line break), or where a piece of
-    /// it must end.
-    fn line_end(&self) -> usize {
+impl Lines<'_> {
+    /// Where the line starting at `self.at` ends, after its line break.
+    fn find_line_end(&self, encoding: &'static Encoding) -> usize {
         let rest = &self.bytes[self.at..];
-        let limit = rest.len().min(MAX_PIECE_BYTES);
-        let end = match self.codec {
-            Codec::Whatwg(e) if e == UTF_16LE || e == UTF_16BE => {
-                let newline: [u8; 2] = if e == UTF_16LE {
-                    [b'\n', 0]
-                } else {
-                    [0, b'\n']
-                };
-                rest[..limit & !1]
-                    .chunks_exact(2)
-                    .position(|unit| unit == newline)
-                    .map(|units| 2 * units + 2)
-                    .unwrap_or(if limit == rest.len() {
-                        limit
-                    } else {
-                        limit & !1
-                    })
-            }
-            _ => match rest[..limit].iter().position(|&b| b == b'\n') {
-                Some(newline) => newline + 1,
-                None if limit == rest.len() => limit,
-                // A piece of UTF-8 ends between characters, so each piece is text on its own.
-                None if matches!(self.codec, Codec::Whatwg(e) if e == UTF_8)
-                    || matches!(self.codec, Codec::Mixed(_)) =>
-                {
-                    (1..=4)
-                        .map(|back| limit - back)
-                        .find(|&i| rest[i] & 0xC0 != 0x80)
-                        .filter(|&i| i > 0)
-                        .unwrap_or(limit)
-                }
-                None => limit,
-            },
+        let end = if encoding == UTF_16LE || encoding == UTF_16BE {
+            let newline: [u8; 2] = if encoding == UTF_16LE {
+                [b'\n', 0]
+            } else {
+                [0, b'\n']
+            };
+            rest.chunks_exact(2)
+                .position(|unit| unit == newline)
+                .map_or(rest.len(), |units| 2 * units + 2)
+        } else {
+            rest.iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |newline| newline + 1)
         };
-        self.at + end.max(1)
+        self.at + end
     }
+
+    /// Starts the line at `self.at`: its end and encoding.
+    fn start_line(&mut self) -> (usize, &'static Encoding) {
+        let encoding = match self.codec {
+            Codec::Whatwg(e) => e,
+            Codec::Hz => UTF_8,
+            Codec::Mixed(legacy) => {
+                let end = self.find_line_end(UTF_8);
+                if is_utf8_line(&self.bytes[self.at..end]) {
+                    UTF_8
+                } else {
+                    self.decoder = Some(legacy.new_decoder_without_bom_handling());
+                    legacy
+                }
+            }
+        };
+        (self.find_line_end(encoding), encoding)
+    }
+}
+
+/// Where a piece of `bytes` (a line's rest, starting at a character) may end, at most `limit`
+/// bytes in: at a character boundary, so that each piece's source bytes are exact.
+fn piece_end(bytes: &[u8], limit: usize, encoding: &'static Encoding) -> usize {
+    if bytes.len() <= limit {
+        return bytes.len();
+    }
+    let cut = if encoding == UTF_8 {
+        (1..=4)
+            .map(|back| limit - back)
+            .find(|&i| bytes[i] & 0xC0 != 0x80)
+            .unwrap_or(limit)
+    } else if encoding == UTF_16LE || encoding == UTF_16BE {
+        let unit = |i: usize| {
+            let pair = [bytes[i], bytes[i + 1]];
+            if encoding == UTF_16LE {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        };
+        let even = limit & !1;
+        // Never between the two halves of a surrogate pair.
+        if (0xD800..0xDC00).contains(&unit(even - 2)) {
+            even - 2
+        } else {
+            even
+        }
+    } else if encoding == GB18030 || encoding == encoding_rs::GBK || encoding == BIG5 {
+        // Walk the characters: one byte below 0x80, four for a GB18030 four-byte sequence,
+        // else two.
+        let mut i = 0;
+        loop {
+            let len = match bytes[i] {
+                b if b < 0x80 => 1,
+                _ if encoding == GB18030 && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => 4,
+                _ => 2,
+            };
+            if i + len > limit {
+                break i;
+            }
+            i += len;
+        }
+    } else {
+        // Other encodings' decoders carry a cut character over to the next piece.
+        limit
+    };
+    cut.max(1)
 }
 
 impl<'a> Iterator for Lines<'a> {
@@ -255,45 +312,48 @@ impl<'a> Iterator for Lines<'a> {
         if self.at >= self.bytes.len() {
             return None;
         }
-        let end = self.line_end();
-        let raw = &self.bytes[self.at..end];
-        let last = end == self.bytes.len();
-        let text: Cow<'a, str> = match self.codec {
-            Codec::Whatwg(e) if e == UTF_8 => String::from_utf8_lossy(raw),
-            Codec::Whatwg(_) => {
+        let (line_end, encoding) = match self.line {
+            Some(line) => line,
+            None => {
+                let line = self.start_line();
+                self.line = Some(line);
+                line
+            }
+        };
+        let (at, bytes) = (self.at, self.bytes);
+        let end = at + piece_end(&bytes[at..line_end], MAX_PIECE_BYTES, encoding);
+        let raw = &bytes[at..end];
+        let text: Cow<'a, str> = match (self.codec, &mut self.decoder) {
+            (Codec::Hz, _) => Cow::Owned(self.hz.decode(raw)),
+            (_, Some(decoder)) if encoding != UTF_8 => {
                 let mut out = String::new();
-                if let Some(decoder) = &mut self.decoder {
-                    let capacity = decoder
+                out.reserve(
+                    decoder
                         .max_utf8_buffer_length(raw.len())
-                        .unwrap_or(raw.len() * 3);
-                    out.reserve(capacity);
-                    let _ = decoder.decode_to_string(raw, &mut out, last);
-                }
+                        .unwrap_or(raw.len() * 3),
+                );
+                let last =
+                    end == bytes.len() || matches!(self.codec, Codec::Mixed(_)) && end == line_end;
+                let _ = decoder.decode_to_string(raw, &mut out, last);
                 Cow::Owned(out)
             }
-            Codec::Mixed(legacy) => {
-                if std::str::from_utf8(raw).is_ok() || is_mostly_utf8(raw) {
-                    String::from_utf8_lossy(raw)
-                } else {
-                    Cow::Owned(legacy.decode_without_bom_handling(raw).0.into_owned())
-                }
-            }
-            Codec::Hz => Cow::Owned(self.hz.decode(raw)),
+            _ => String::from_utf8_lossy(raw),
         };
+        if end == line_end {
+            self.line = None;
+        }
         let found = text.matches('\u{FFFD}').count();
-        let literal = match self.codec {
-            _ if found == 0 => 0,
-            Codec::Whatwg(e) => literal_replacements(e, raw),
-            Codec::Mixed(_) => literal_replacements(UTF_8, raw),
-            Codec::Hz => 0,
-        };
-        let line = Line {
-            text,
-            bytes: self.at..end,
-            replacements: found.saturating_sub(literal),
+        let literal = if found == 0 {
+            0
+        } else {
+            literal_replacements(encoding, raw)
         };
         self.at = end;
-        Some(line)
+        Some(Line {
+            text,
+            bytes: at..end,
+            replacements: found.saturating_sub(literal),
+        })
     }
 }
 
@@ -336,12 +396,8 @@ fn mostly_decodes(encoding: &'static Encoding, bytes: &[u8]) -> bool {
     malformed_sequences(encoding, bytes, limit + 1) <= limit
 }
 
-/// Whether `bytes` are UTF-8 but for a few malformed sequences (a byte flipped or cut by a
-/// transfer): then they are decoded as UTF-8, each malformed sequence replaced and counted.
-/// Reading them in another encoding would turn every character into mojibake to save a few.
-/// Text in a legacy double-byte encoding is valid UTF-8 only by rare accident, and never for
-/// most of its characters.
-fn is_mostly_utf8(bytes: &[u8]) -> bool {
+/// Multi-byte characters and bytes, and malformed bytes, of `bytes` read as UTF-8.
+fn utf8_counts(bytes: &[u8]) -> (usize, usize, usize) {
     let (mut multibyte_chars, mut multibyte_bytes, mut invalid) = (0usize, 0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars().filter(|c| !c.is_ascii()) {
@@ -350,7 +406,43 @@ fn is_mostly_utf8(bytes: &[u8]) -> bool {
         }
         invalid += chunk.invalid().len();
     }
+    (multibyte_chars, multibyte_bytes, invalid)
+}
+
+/// Whether `bytes` are UTF-8 but for a few malformed sequences (a byte flipped or cut by a
+/// transfer): then they are decoded as UTF-8, each malformed sequence replaced and counted.
+/// Reading them in another encoding would turn every character into mojibake to save a few.
+/// Text in a legacy double-byte encoding is valid UTF-8 only by rare accident, and never for
+/// most of its characters.
+fn is_mostly_utf8(bytes: &[u8]) -> bool {
+    let (multibyte_chars, multibyte_bytes, invalid) = utf8_counts(bytes);
     multibyte_chars >= 3 && invalid > 0 && invalid * 20 <= multibyte_bytes
+}
+
+/// A line with more bytes that are not UTF-8 than damage leaves: a line in another encoding.
+fn is_legacy_line(line: &[u8]) -> bool {
+    let (_, multibyte_bytes, invalid) = utf8_counts(line);
+    invalid > 2 && invalid * 20 > multibyte_bytes
+}
+
+/// The whole file is UTF-8 with a few damaged bytes, and no line of it is in another
+/// encoding (those are for [`mixed_lines`]).
+fn is_utf8_but_for_a_few_bytes(bytes: &[u8]) -> bool {
+    is_mostly_utf8(bytes) && !bytes.split(|&b| b == b'\n').any(is_legacy_line)
+}
+
+/// Lines that are Chinese UTF-8 beyond chance: valid with three or more multi-byte
+/// characters, or UTF-8 but for a few bytes. Counted up to two.
+fn clearly_utf8_lines(bytes: &[u8]) -> usize {
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| {
+            std::str::from_utf8(line)
+                .is_ok_and(|s| s.chars().filter(|c| !c.is_ascii()).count() >= 3)
+                || is_mostly_utf8(line)
+        })
+        .take(2)
+        .count()
 }
 
 /// A file whose lines are partly UTF-8 and partly a Chinese legacy encoding (two files
@@ -359,55 +451,46 @@ fn is_mostly_utf8(bytes: &[u8]) -> bool {
 /// the legacy encoding is GB18030 or Big5, never a single-byte encoding, which would decode
 /// anything "cleanly".
 fn mixed_lines(bytes: &[u8]) -> Option<Plan> {
-    let is_utf8 = |line: &[u8]| std::str::from_utf8(line).is_ok() || is_mostly_utf8(line);
-    // A line of legacy bytes can be valid UTF-8 by chance when it is short; three or more
-    // multi-byte characters in a row are not chance.
-    let clearly_utf8 = |line: &[u8]| {
-        std::str::from_utf8(line).is_ok_and(|s| s.chars().filter(|c| !c.is_ascii()).count() >= 3)
-            || is_mostly_utf8(line)
-    };
-    let lines = || bytes.split_inclusive(|&b| b == b'\n');
-    if lines().filter(|l| clearly_utf8(l)).take(2).count() < 2 {
+    if clearly_utf8_lines(bytes) < 2 {
         return None;
     }
-    let legacy_lines = || lines().filter(|l| !is_utf8(l));
+    let legacy_lines = || {
+        bytes
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|line| !is_utf8_line(line))
+    };
     let mut sample: Vec<u8> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    let (mut legacy_bytes, mut malformed) = ([0usize; 2], [0usize; 2]);
+    let (mut gb18030, mut gbk, mut hkscs) = (false, false, false);
+    let (mut legacy_bytes, mut malformed) = (0usize, [0usize; 2]);
     let candidates = [GB18030, BIG5];
     for line in legacy_lines() {
-        if sample.len() < SNIFF_BYTES {
-            sample.extend_from_slice(line);
-        }
+        let room = SNIFF_BYTES.saturating_sub(sample.len());
+        sample.extend_from_slice(&line[..line.len().min(room)]);
+        legacy_bytes += line.len();
         for (i, &e) in candidates.iter().enumerate() {
-            legacy_bytes[i] += line.len();
             malformed[i] += malformed_sequences(e, line, usize::MAX);
         }
-        names.push(gb_family_name(line).to_string());
-        names.push(big5_name(line).to_string());
+        match gb_family_name(line) {
+            "GB18030" => gb18030 = true,
+            "GBK" => gbk = true,
+            _ => {}
+        }
+        hkscs |= big5_name(line) == "Big5-HKSCS";
     }
     let encoding = candidates
         .into_iter()
         .enumerate()
-        .filter(|&(i, _)| malformed[i] * 100 <= legacy_bytes[i].max(1) * 2)
+        .filter(|&(i, _)| malformed[i] * 100 <= legacy_bytes.max(1) * 2)
         .max_by_key(|&(_, e)| plausibility_of(e, &sample))
         .map(|(_, e)| e)?;
-    // The widest standard any line needs: GB18030 over GBK over GB2312, HKSCS over Big5.
-    let widest = ["GB18030", "GBK", "Big5-HKSCS"]
-        .into_iter()
-        .find(|n| names.iter().any(|m| m == n))
-        .filter(|n| n.starts_with("GB") == (encoding == GB18030));
-    let name = widest.map_or_else(
-        || {
-            if encoding == GB18030 {
-                "GB2312"
-            } else {
-                "Big5"
-            }
-            .to_string()
-        },
-        str::to_string,
-    );
+    // The widest standard any line needs.
+    let name = match encoding {
+        e if e == BIG5 && hkscs => "Big5-HKSCS",
+        e if e == BIG5 => "Big5",
+        _ if gb18030 => "GB18030",
+        _ if gbk => "GBK",
+        _ => "GB2312",
+    };
     Some(Plan {
         encoding: format!("UTF-8+{name}"),
         source: EncodingSource::Guessed,
@@ -415,6 +498,11 @@ fn mixed_lines(bytes: &[u8]) -> Option<Plan> {
         codec: Codec::Mixed(encoding),
         ignored_declaration: None,
     })
+}
+
+/// A line a mixed file decodes as UTF-8: valid, or UTF-8 but for a few bytes.
+fn is_utf8_line(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok() || !is_legacy_line(line)
 }
 
 /// Magic numbers of formats people put beside text documents.
@@ -438,14 +526,16 @@ fn binary_format(bytes: &[u8]) -> Option<&'static str> {
         .map(|(_, what)| *what)
 }
 
-/// NUL bytes or many C0 control bytes: no 8-bit text encoding produces them.
+/// Many NUL or C0 control bytes: no 8-bit text encoding produces them.
 fn has_nul_or_controls(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(SNIFF_BYTES)];
     let controls = sample
         .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0C | 0x1B))
+        .filter(|&&b| b < 0x20 && !matches!(b, 0 | b'\n' | b'\r' | b'\t' | 0x0C | 0x1B))
         .count();
-    sample.contains(&0) || controls * 100 > sample.len()
+    // A stray NUL in text is removed (and counted) by the repair; many are binary.
+    let nuls = sample.iter().filter(|&&b| b == 0).count();
+    nuls > (sample.len() / 100).max(8) || controls * 100 > sample.len()
 }
 
 /// UTF-16 without a BOM: one byte of most code units is zero (ASCII), or the code units are

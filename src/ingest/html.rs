@@ -97,6 +97,11 @@ pub struct HtmlText {
     held_bytes: usize,
 }
 
+/// A run of text longer than this is cut into lines even where no block element ends it.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+/// The longest title (an unclosed `<title>` would swallow the page).
+const MAX_TITLE_BYTES: usize = 4096;
+
 /// Text looked at to decide whether the body repeats the title.
 const TITLE_LOOKAHEAD_BYTES: usize = 64 * 1024;
 
@@ -226,9 +231,19 @@ impl TokenSink for TextSink {
                     }
                 }
             }
-            Token::CharacterTokens(text) if state.in_title => state.title.push_str(&text),
+            // Past the longest title, the text of an unclosed `<title>` is the page's.
+            Token::CharacterTokens(text)
+                if state.in_title && state.title.len() < MAX_TITLE_BYTES =>
+            {
+                state.title.push_str(&text)
+            }
             Token::CharacterTokens(text) if !state.is_hidden() => {
-                push_collapsed(&mut state.line, &text)
+                let state = &mut *state;
+                push_collapsed(&mut state.line, &text);
+                // Text without a block element for pages on end: cut it into lines.
+                if state.line.len() > MAX_LINE_BYTES {
+                    flush(&mut state.line, &mut state.lines);
+                }
             }
             _ => {}
         }

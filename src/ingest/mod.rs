@@ -305,10 +305,7 @@ impl Builder<'_> {
         } else {
             extract::extract(&simplified)
         };
-        if !text
-            .chars()
-            .any(|c| crate::lang::fold::is_han(c) || c.is_alphanumeric())
-        {
+        if !text.chars().any(fold::is_searchable) {
             return None;
         }
         let mut extracted = extracted;

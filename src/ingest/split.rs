@@ -48,7 +48,8 @@ pub struct Section {
 
 /// Gathers lines into sections: a new one at each header (the text before the first header
 /// belongs to the first section), and a new part when a section would grow past
-/// `max_bytes`, so no document holds more than that.
+/// `max_bytes`, so no document holds more than that. Parts are cut at line breaks; a single
+/// line longer than the limit is cut between characters (at the pieces it is decoded in).
 #[derive(Debug)]
 pub struct Sectioner {
     split_at_headers: bool,
@@ -84,17 +85,22 @@ impl Sectioner {
     /// the section it completes, if any.
     pub fn push(&mut self, line: &str, bytes: Option<Range<usize>>) -> Option<Section> {
         let header = self.split_at_headers && self.at_line_start && is_section_header(line);
-        let done = if header && self.seen_header && !self.current.trim().is_empty() {
-            let section = self.take();
-            self.part = 1;
-            section
-        } else if !self.current.is_empty() && self.current.len() + line.len() > self.max_bytes {
-            let section = self.take();
-            self.part += 1;
-            section
-        } else {
-            None
-        };
+        // The text before the first header belongs to the first section, unless it was so
+        // long that it has been cut already.
+        let done =
+            if header && (self.seen_header || self.part > 1) && !self.current.trim().is_empty() {
+                let section = self.take();
+                self.part = 1;
+                section
+            } else if !self.current.is_empty() && self.current.len() + line.len() > self.max_bytes {
+                let section = self.take();
+                if section.is_some() {
+                    self.part += 1;
+                }
+                section
+            } else {
+                None
+            };
         self.seen_header |= header;
         self.at_line_start = line.ends_with('\n');
         self.current.push_str(line);
@@ -189,5 +195,13 @@ mod tests {
         for s in &sections {
             assert_eq!(&text[s.bytes.clone().unwrap()], s.text);
         }
+        // A preface cut into parts does not swallow the first section.
+        let long = format!("{}第一篇：甲\n正文\n", line.repeat(10));
+        let sections = split(&long, line.len() * 4);
+        let last = sections.last().unwrap();
+        assert!(
+            last.text.starts_with("第一篇：甲") && last.part == 1,
+            "{sections:?}"
+        );
     }
 }

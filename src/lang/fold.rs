@@ -155,6 +155,13 @@ pub fn is_han(c: char) -> bool {
         | '\u{30000}'..='\u{323AF}')
 }
 
+/// Whether the index finds `c`: a Han character (assigned or not: a rare character a font
+/// lacks is still text), a letter or a digit. Punctuation, symbols and spaces are not indexed.
+#[inline]
+pub fn is_searchable(c: char) -> bool {
+    is_han(c) || c.is_alphanumeric()
+}
+
 /// CJK punctuation and full-width forms: what Chinese text puts between Han characters.
 pub fn is_cjk_punct(c: char) -> bool {
     matches!(c,

@@ -9,12 +9,12 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
-use super::query::Node;
+use super::query::{MAX_WORDS, Node};
 use super::{BuiltQuery, Filters};
 use crate::analysis;
 use crate::index::date_time;
 use crate::index::schema::Fields;
-use crate::lang::{fold, lexicon};
+use crate::lang::fold;
 use crate::model::{DocNumber, IsoDate};
 
 /// How much a match in the title counts against one in the body.
@@ -98,20 +98,6 @@ fn characters(field: Field, text: &str) -> Option<Q> {
     Some(Box::new(PhraseQuery::new_with_offset(terms)))
 }
 
-/// The distinct words of a typed term, as the segmenter reads them (without sub-words), in
-/// the order they first occur.
-pub fn query_words(text: &str) -> Vec<String> {
-    let folded = fold::fold_for_search(text);
-    let mut words: Vec<String> = Vec::new();
-    for token in lexicon::jieba().cut(&folded, false) {
-        let word = token.word.trim();
-        if word.chars().any(char::is_alphanumeric) && !words.iter().any(|w| w == word) {
-            words.push(word.to_string());
-        }
-    }
-    words
-}
-
 impl Builder<'_> {
     fn node(&mut self, node: &Node, negated: bool) -> Option<Q> {
         match node {
@@ -176,7 +162,7 @@ impl Builder<'_> {
     }
 
     fn text(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
-        let words = query_words(text);
+        let words = analysis::query_words(text);
         if words.is_empty() {
             return None;
         }
@@ -224,8 +210,8 @@ impl Builder<'_> {
             clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
         }
         let words_field = if title_only { f.title } else { f.body };
-        for word in query_words(text) {
-            clauses.push((Occur::Should, term(words_field, &word)));
+        for word in analysis::query_words(text).iter().take(MAX_WORDS) {
+            clauses.push((Occur::Should, term(words_field, word)));
         }
         if !negated {
             self.highlights.push(text.to_string());

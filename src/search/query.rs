@@ -251,6 +251,7 @@ pub fn parse(query: &str) -> Result<Option<Node>, QueryError> {
         at: 0,
         len: query.chars().count(),
         depth: 0,
+        words: std::collections::HashSet::new(),
     };
     let node = parser.or()?;
     if let Some((position, _)) = parser.tokens.get(parser.at) {
@@ -262,6 +263,10 @@ pub fn parse(query: &str) -> Result<Option<Node>, QueryError> {
     Ok(Some(node))
 }
 
+/// Distinct words the free text of a query may hold: each costs clauses (and position list
+/// reads) of its own. A longer passage is searched as a quoted phrase, one clause.
+pub const MAX_WORDS: usize = 128;
+
 /// How deeply parentheses may nest. The parser and the query builder recurse once per level, so
 /// the limit is what keeps a hostile query from exhausting a worker's stack.
 pub const MAX_NESTING: usize = 32;
@@ -272,6 +277,8 @@ struct Parser {
     len: usize,
     /// Parentheses open at the current token.
     depth: usize,
+    /// The distinct words of the terms read so far.
+    words: std::collections::HashSet<String>,
 }
 
 impl Parser {
@@ -380,7 +387,7 @@ impl Parser {
                 self.at += 1;
                 Ok(inner)
             }
-            Token::Word(text) => searchable(position, text).map(|text| Node::Text {
+            Token::Word(text) => self.counted(position, text).map(|text| Node::Text {
                 text,
                 title_only: false,
             }),
@@ -393,7 +400,13 @@ impl Parser {
                 name,
                 value,
                 quoted,
-            } => field(position, &name, value, quoted),
+            } => {
+                let node = field(position, &name, value, quoted)?;
+                if let Node::Text { text, .. } = &node {
+                    self.count_words(position, text)?;
+                }
+                Ok(node)
+            }
             Token::Close | Token::Or | Token::And | Token::Not => {
                 Err(error(position, "a term is missing here"))
             }
@@ -422,6 +435,28 @@ fn searchable(position: usize, text: String) -> Result<String, QueryError> {
 fn push_distinct(operands: &mut Vec<Node>, node: Node) {
     if !operands.contains(&node) {
         operands.push(node);
+    }
+}
+
+impl Parser {
+    /// A searchable term, its words counted against [`MAX_WORDS`].
+    fn counted(&mut self, position: usize, text: String) -> Result<String, QueryError> {
+        let text = searchable(position, text)?;
+        self.count_words(position, &text)?;
+        Ok(text)
+    }
+
+    fn count_words(&mut self, position: usize, text: &str) -> Result<(), QueryError> {
+        self.words.extend(analysis::query_words(text));
+        if self.words.len() > MAX_WORDS {
+            return Err(error(
+                position,
+                format!(
+                    "the query holds more than {MAX_WORDS} distinct words; search a long passage as a \"quoted phrase\""
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -691,5 +726,22 @@ mod tests {
         }
         assert!(parse("\u{FFFD}").unwrap_err().message.contains("not UTF-8"));
         assert!(parse("拥军，").is_ok());
+    }
+
+    #[test]
+    fn too_many_distinct_words_are_refused_and_repeats_do_not_count() {
+        let distinct: String = (0..MAX_WORDS + 1)
+            .map(|i| {
+                format!(
+                    "{} ",
+                    char::from_u32(0x4E00 + 37 * i as u32).unwrap_or('一')
+                )
+            })
+            .collect();
+        let e = parse(&distinct).unwrap_err();
+        assert!(e.message.contains("distinct words"), "{e}");
+        assert!(parse(&"拥军 ".repeat(400)).is_ok());
+        let quoted = format!("\"{}\"", distinct.replace(' ', ""));
+        assert!(parse(&quoted).is_ok(), "a phrase is one term");
     }
 }

@@ -18,11 +18,11 @@ const WINDOW_CHARS: usize = 120;
 pub const MAX_TERMS: usize = 32;
 /// Tokens of one term matched, at most: a longer term is marked by its words, which the query
 /// also lists, so a pasted page costs no more to mark than a sentence.
-const MAX_TERM_TOKENS: usize = 64;
+const MAX_TERM_TOKENS: usize = 32;
 
 /// Characters of a text looked at for matches, at most: the snippet comes from its first
 /// matches, and a hit on a very long document costs no more than one on a long one.
-const MAX_SCANNED_CHARS: usize = 64 * 1024;
+const MAX_SCANNED_CHARS: usize = 32 * 1024;
 
 /// The first `chars` characters of `text`.
 fn head(text: &str, chars: usize) -> &str {

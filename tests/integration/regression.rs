@@ -1,6 +1,6 @@
 //! Regression tests for faults found by fuzzing and fault injection, each named after the fault.
-//! Every one runs against a real server over a loopback socket and ends by checking that the
-//! server still answers.
+//! Those about the server run against a real one over a loopback socket and end by checking
+//! that it still answers; those about ingestion and import call the library.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -398,4 +398,122 @@ fn search_into_a_closed_pipe_ends_quietly_not_with_a_panic() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_han_code_point_no_font_has_matches_nothing_not_everything() {
+    let server = server();
+    for c in ['\u{2F000}', '\u{FA6E}', '\u{2A6E0}', '\u{3134B}'] {
+        let response = search(server, &c.to_string());
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(json(response)["total"], 0, "U+{:X}", c as u32);
+    }
+    assert_healthy(server);
+}
+
+#[test]
+fn a_long_gbk_line_after_utf8_lines_is_decoded_whole() {
+    let utf8 = "第一条 为了规范口岸开放，制定本条例。\n第二条 本条例所称口岸。\n";
+    // Longer than one decoded piece, so it is read in several.
+    let gbk_text = "第三条 口岸管理应当遵循统一领导、分工负责的原则。".repeat(20_000);
+    let mut bytes = utf8.as_bytes().to_vec();
+    bytes.extend_from_slice(&encoding_rs::GBK.encode(&gbk_text).0);
+    let decoded = gongwen::ingest::decode::decode(&bytes, "mixed.txt").expect("decodes");
+    assert!(
+        decoded.plan.encoding.starts_with("UTF-8+GB"),
+        "{}",
+        decoded.plan.encoding
+    );
+    assert_eq!(decoded.replacements, 0);
+    assert_eq!(decoded.text, format!("{utf8}{gbk_text}"));
+}
+
+#[test]
+fn a_junk_line_in_a_utf8_file_is_replaced_not_read_as_windows_1252() {
+    let utf8 = "第一条 为了规范口岸开放，提高口岸通关效率，制定本条例。\n";
+    let mut bytes = utf8.repeat(3).into_bytes();
+    bytes.extend(std::iter::repeat_n([0xFFu8, 0xFE], 32).flatten());
+    bytes.push(b'\n');
+    let decoded = gongwen::ingest::decode::decode(&bytes, "x.txt").expect("decodes");
+    assert_eq!(decoded.plan.encoding, "UTF-8");
+    assert!(decoded.text.starts_with(&utf8.repeat(3)));
+    assert_eq!(decoded.replacements, 64);
+}
+
+#[test]
+fn a_gbk_line_appended_to_a_utf8_file_is_kept() {
+    let utf8 = "第一条 为了规范口岸开放，提高口岸通关效率，制定本条例。\n".repeat(100);
+    let gbk_line = "第二条 本条例所称的口岸，是指供人员出入境的港口。\n";
+    let mut bytes = utf8.clone().into_bytes();
+    bytes.extend_from_slice(&encoding_rs::GBK.encode(gbk_line).0);
+    let decoded = gongwen::ingest::decode::decode(&bytes, "x.txt").expect("decodes");
+    assert_eq!(decoded.text, format!("{utf8}{gbk_line}"));
+    assert_eq!(decoded.replacements, 0);
+}
+
+#[test]
+fn a_stray_nul_early_in_a_text_file_is_removed_not_a_reason_to_refuse_it() {
+    let mut bytes = "关于加强城市绿化管理的通知\n".as_bytes().to_vec();
+    bytes.insert(9, 0);
+    bytes.extend_from_slice("各单位：请遵照执行。\n".as_bytes());
+    let docs = gongwen::ingest::Pipeline::default()
+        .ingest_bytes("x.txt", &bytes)
+        .expect("text with a NUL is text");
+    assert!(!docs[0].text.contains('\u{0}'));
+    assert_eq!(docs[0].title.as_deref(), Some("关于加强城市绿化管理的通知"));
+}
+
+#[test]
+fn html_without_block_elements_is_still_cut_into_documents_of_bounded_size() {
+    let text = "第一条 为了规范口岸开放，提高口岸通关效率。".repeat(100_000);
+    let html = format!("<html><body><span>{text}</span></body></html>");
+    let docs = gongwen::ingest::Pipeline::default()
+        .ingest_bytes("page.html", html.as_bytes())
+        .expect("ingests");
+    assert!(docs.len() > 1);
+    assert!(
+        docs.iter()
+            .all(|d| d.text.len() <= gongwen::ingest::MAX_DOCUMENT_BYTES)
+    );
+    let total: usize = docs
+        .iter()
+        .map(|d| d.text.chars().filter(|c| *c == '条').count())
+        .sum();
+    assert_eq!(total, 100_000, "no text lost");
+}
+
+#[test]
+fn connections_past_the_limit_wait_until_one_closes() {
+    let server = TestServer::start(ServerConfig {
+        limits: Limits {
+            max_connections: 1,
+            header_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let address = server.base.trim_start_matches("http://");
+    let holder = TcpStream::connect(address).expect("connect");
+    // Let the server accept the first connection before the second arrives.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiting = TcpStream::connect(address).expect("the backlog takes it");
+    waiting
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    assert!(
+        waiting.read(&mut buf).is_err(),
+        "no answer while the one connection allowed is open"
+    );
+    drop(holder);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let n = waiting
+        .read(&mut buf)
+        .expect("answered once the first closed");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }
