@@ -10,10 +10,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gongwen::import::{self, ImportOptions, Progress};
-use gongwen::index::SearchIndex;
-use gongwen::index::store::DataDir;
+use gongwen::index::{LiveIndex, SearchIndex};
 use gongwen::search::{self, SearchRequest};
+use gongwen::store::DataDir;
+use gongwen::write::{Quiet, WriteOptions, Writes};
 
 const CORPUS_BYTES: u64 = 100_000_000;
 
@@ -60,28 +60,24 @@ fn open_index() -> SearchIndex {
     let corpus = common::corpus(CORPUS_BYTES);
     let data_dir = corpus.with_extension("search-data");
     let data = DataDir::new(&data_dir);
-    if let Ok(index) = data.open_live()
+    if let Ok(index) = SearchIndex::open_live(&data)
         && index.num_docs() > 0
     {
         return index;
     }
     let started = Instant::now();
-    let report = import::import(
-        &data,
-        std::slice::from_ref(&corpus),
-        &ImportOptions {
-            progress: Progress::Quiet,
-            ..ImportOptions::default()
-        },
-    )
-    .expect("bench import");
+    let live = LiveIndex::open(&data).expect("bench index");
+    let report = Writes::new(data.clone(), WriteOptions::default())
+        .import(&live, std::slice::from_ref(&corpus), &Quiet)
+        .expect("bench import");
+    drop(live);
     eprintln!(
         "built the bench index: {} documents, {:.0} MB, {:.1} s",
         report.documents_indexed,
         report.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    data.open_live().expect("bench index")
+    SearchIndex::open_live(&data).expect("bench index")
 }
 
 fn request(q: &str) -> SearchRequest {

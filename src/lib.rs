@@ -22,10 +22,13 @@
 //! - [`import`]: bulk import and reindex on all cores.
 
 pub mod analysis;
+pub mod cli;
+pub mod config;
 pub mod http;
-pub mod import;
 pub mod index;
 pub mod ingest;
 pub mod lang;
 pub mod model;
 pub mod search;
+pub mod store;
+pub mod write;

@@ -2,15 +2,15 @@
 //!
 //! axum's own `serve` sets no timer, so hyper's header timeout never runs and a client that
 //! sends one byte a second holds its connection (and a file descriptor) forever. Here:
-//! - a connection must deliver each request head within [`Limits::header_timeout`] (idle
+//! - a connection must deliver each request head within `Limits::header_timeout` (idle
 //!   keep-alive connections included), and a response the client stops reading fails after
-//!   [`Limits::write_stall`] without progress;
-//! - at most [`Limits::max_connections`] are open at once; past that the listener waits, so
+//!   `Limits::write_stall` without progress;
+//! - at most `Limits::max_connections` are open at once; past that the listener waits, so
 //!   the process never runs out of descriptors for its index files;
 //! - the responses hyper writes itself for requests it cannot parse (raw bytes that are not
 //!   UTF-8 in the address, an address or headers over its limits) get the JSON error body every other
 //!   error has;
-//! - on shutdown, requests in flight finish (for at most [`Limits::shutdown_grace`]) and idle
+//! - on shutdown, requests in flight finish (for at most `Limits::shutdown_grace`) and idle
 //!   connections close.
 
 use std::future::Future;
@@ -28,46 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 use super::error::{ApiError, ErrorCode};
-
-/// Connection limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest a client may take to send a request head, or to start one on an idle
-    /// keep-alive connection.
-    pub header_timeout: Duration,
-    /// Longest a response may wait for the client to read it.
-    pub write_stall: Duration,
-    /// Connections open at once.
-    pub max_connections: usize,
-    /// Longest the requests in flight may run once shutdown is asked for.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            header_timeout: Duration::from_secs(10),
-            write_stall: Duration::from_secs(30),
-            max_connections: default_max_connections(),
-            shutdown_grace: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Half the process's descriptor limit (the index needs the rest), at most 1024.
-fn default_max_connections() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
-    } else {
-        256
-    };
-    (soft / 2).clamp(16, 1024)
-}
+use crate::config::Limits;
 
 /// Accepts connections on `listener` and serves `router` on each until `shutdown` resolves.
 pub async fn serve(
@@ -128,7 +89,7 @@ pub async fn serve(
     Ok(())
 }
 
-/// Bytes a waiting response must get through per [`Limits::write_stall`]: a client that
+/// Bytes a waiting response must get through per `Limits::write_stall`: a client that
 /// reads a byte now and then does not hold its connection.
 const MIN_PROGRESS: usize = 16 * 1024;
 
@@ -159,7 +120,7 @@ impl Guarded {
     }
 
     /// Turns writes that got too little through into a time-out once they have waited on the
-    /// client for [`Limits::write_stall`].
+    /// client for `Limits::write_stall`.
     fn stall(
         &mut self,
         cx: &mut Context<'_>,

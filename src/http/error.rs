@@ -12,6 +12,8 @@ use crate::index::IndexError;
 use crate::ingest::IngestError;
 use crate::ingest::decode::DecodeError;
 use crate::search::SearchError;
+use crate::store::StoreError;
+use crate::write::WriteError;
 
 /// The error codes of the API, each with its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -164,14 +166,35 @@ impl From<SearchError> for ApiError {
 
 impl From<IndexError> for ApiError {
     fn from(e: IndexError) -> Self {
-        match &e {
-            IndexError::Busy(_) | IndexError::Tantivy(tantivy::TantivyError::LockFailure(..)) => {
-                ApiError::new(
-                    ErrorCode::IndexBusy,
-                    "the index is being written by another process (an import or a reindex); try again when it has finished",
-                )
-            }
-            _ => ApiError::internal(e),
+        match e {
+            IndexError::Store(e) => ApiError::from(e),
+            IndexError::Tantivy(tantivy::TantivyError::LockFailure(..)) => busy(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        ErrorCode::IndexBusy,
+        "the index is being written by another process (an import or a reindex); try again when it has finished",
+    )
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Busy(_) => busy(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Index(e) => ApiError::from(e),
+            e => ApiError::internal(e),
         }
     }
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -13,11 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use crate::import::ImportReport;
-use crate::index::IndexError;
 use crate::ingest::sha256_hex;
 use crate::model::{DocNumber, Document, IsoDate};
 use crate::search::{self, FacetCount, Facets, Filters, Hit, SearchRequest, Sort};
+use crate::write::{Added, ImportReport, Quiet};
 
 /// Query parameters of `GET /api/search`. All are optional; unknown ones are refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -274,7 +273,10 @@ pub async fn original(
 pub struct Health {
     pub status: String,
     pub documents: u64,
+    /// The schema version of the index.
     pub index_version: u32,
+    /// The index generation served (`gen-000007`): it changes with each reindex.
+    pub generation: String,
 }
 
 /// Liveness and the size of the index.
@@ -285,6 +287,11 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".to_string(),
         documents: index.num_docs(),
         index_version: index.schema_version(),
+        generation: index
+            .dir()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     })
 }
 
@@ -359,7 +366,8 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 /// The answer of `POST /api/documents`.
@@ -367,64 +375,91 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct Uploaded {
     /// Ids of the documents the file holds.
     pub ids: Vec<String>,
-    pub documents: Vec<UploadedDocument>,
+    pub documents: Vec<Added>,
     /// True when these exact bytes were already indexed (nothing changed).
     pub duplicate: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadedDocument {
-    pub id: String,
-    pub title: Option<String>,
-    pub warnings: usize,
-}
-
 /// The upload's name: `X-Filename`, percent-decoded, or a name made from its hash.
-fn upload_name(headers: &HeaderMap, sha256: &str) -> String {
-    headers
-        .get("x-filename")
-        .and_then(|v| v.to_str().ok())
-        .map(percent_decode)
+fn upload_name(given: Option<&str>, sha256: &str) -> String {
+    given
+        .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
         .map(|name| name.trim().replace(['/', '\\'], "_"))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| format!("upload-{}.txt", &sha256[..12]))
 }
 
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
+/// The uploaded file: the body as it is, or the first file of a `multipart/form-data` form
+/// (what a browser sends), with the name it was given.
+async fn upload_body(
+    state: &AppState,
+    request: Request,
+) -> Result<(Bytes, Option<String>), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the upload is over the limit of {} bytes",
+                state.max_upload_bytes()
+            ),
+        )
+    };
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let name = request
+            .headers()
+            .get("x-filename")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|e: BytesRejection| match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                    _ => rejected(e.body_text(), ErrorCode::InvalidParameter),
+                })?;
+        return Ok((body, name));
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    while let Some(field) = form.next_field().await.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        _ => rejected(e.body_text(), ErrorCode::InvalidParameter),
+    })? {
+        let Some(name) = field.file_name().map(str::to_string) else {
+            continue;
+        };
+        let bytes = field.bytes().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            _ => rejected(e.body_text(), ErrorCode::InvalidParameter),
+        })?;
+        return Ok((bytes, Some(name)));
+    }
+    Err(ApiError::parameter(
+        "body",
+        "the form holds no file: send it as a field with a file name",
+    ))
 }
 
-/// Ingests an uploaded file (any encoding), indexes and commits it.
+/// Ingests an uploaded file (any encoding; a `.zip` member by member), indexes and commits
+/// it. These bytes indexed before are answered from the index at once.
 #[utoipa::path(
     post,
     path = "/api/documents",
-    request_body(content = Vec<u8>, description = "The raw file, in any encoding", content_type = "application/octet-stream"),
+    request_body(content = Vec<u8>, description = "The raw file, in any encoding, or a multipart/form-data form with a file field", content_type = "application/octet-stream"),
     params(("X-Filename" = Option<String>, Header, description = "The file's name (percent-encoded UTF-8); its extension guides decoding")),
     responses(
         (status = 201, description = "Indexed", body = Uploaded),
         (status = 200, description = "Already indexed", body = Uploaded),
         (status = 401, description = "No or wrong token", body = ErrorBody),
         (status = 403, description = "Writes disabled", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time", body = ErrorBody),
+        (status = 409, description = "Another process is writing", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
         (status = 422, description = "Not a text document", body = ErrorBody),
     ),
@@ -434,79 +469,95 @@ pub async fn upload(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
-    let headers = request.headers().clone();
-    let body = tokio::time::timeout(state.body_timeout(), Bytes::from_request(request, &state))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::RequestTimeout,
-                format!(
-                    "the upload did not arrive within {} s",
-                    state.body_timeout().as_secs()
-                ),
-            )
-        })?;
-    let body = body.map_err(|e: BytesRejection| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "the upload is over the limit of {} bytes",
-                state.max_upload_bytes()
-            ),
-        ),
-        _ => rejected(e.body_text(), ErrorCode::InvalidParameter),
-    })?;
-    let sha256 = sha256_hex(&body);
-    let name = upload_name(&headers, &sha256);
-    let _writing = state.write_lock().await;
-    let work_state = state.clone();
-    let (status, uploaded) = state
-        .blocking(move || {
-            let index = work_state.index();
-            let documents = work_state.pipeline().ingest_bytes(&name, &body)?;
-            let _lock = work_state.data().lock_writes()?;
-            let searcher = index.searcher();
-            let state = crate::index::file_state(&searcher, index.fields(), &sha256)?;
-            let duplicate = state == crate::index::FileState::Complete;
-            if !duplicate {
-                work_state.archive().put(&sha256, &name, &body)?;
-                work_state.archive().sync()?;
-                let mut writer = index.writer(50 * 1024 * 1024, 1)?;
-                if state == crate::index::FileState::Partial {
-                    crate::index::delete_file(&writer, index.fields(), &sha256);
-                }
-                for (i, doc) in documents.iter().enumerate() {
-                    crate::index::add(&writer, index.fields(), doc, i + 1 == documents.len())?;
-                }
-                writer.commit().map_err(IndexError::from)?;
-                writer.wait_merging_threads().map_err(IndexError::from)?;
-                index.reload()?;
-            }
-            let uploaded = Uploaded {
-                ids: documents.iter().map(|d| d.id.clone()).collect(),
-                documents: documents
-                    .iter()
-                    .map(|d| UploadedDocument {
-                        id: d.id.clone(),
-                        title: d.title.clone(),
-                        warnings: d.warnings.len(),
-                    })
-                    .collect(),
-                duplicate,
-            };
-            let status = if duplicate {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            Ok((status, uploaded))
+    let (body, given_name) =
+        tokio::time::timeout(state.body_timeout(), upload_body(&state, request))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "the upload did not arrive within {} s",
+                        state.body_timeout().as_secs()
+                    ),
+                )
+            })??;
+    let name = upload_name(given_name.as_deref(), &sha256_hex(&body));
+    let bytes: std::sync::Arc<[u8]> = std::sync::Arc::from(&body[..]);
+    drop(body);
+    let upload = state
+        .write(move |state| {
+            state
+                .writes()
+                .upload(state.live(), &name, bytes)
+                .map_err(ApiError::from)
         })
         .await?;
-    Ok((status, Json(uploaded)))
+    if upload.documents.is_empty() {
+        // Nothing indexed and nothing known: the file (or every member) failed.
+        return Err(match upload.report.failed.first() {
+            Some(failed) if failed.code == "too_large" => {
+                ApiError::new(ErrorCode::PayloadTooLarge, failed.error.clone())
+            }
+            Some(failed) => ApiError::new(ErrorCode::Undecodable, failed.error.clone()),
+            None => ApiError::new(ErrorCode::Undecodable, "the upload holds no document"),
+        });
+    }
+    let status = if upload.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(Uploaded {
+            ids: upload.documents.iter().map(|d| d.id.clone()).collect(),
+            documents: upload.documents,
+            duplicate: upload.duplicate,
+        }),
+    ))
+}
+
+/// Deletes a document from the index; a reindex leaves it out, and its original stays in the
+/// archive.
+#[utoipa::path(
+    delete,
+    path = "/api/documents/{id}",
+    params(("id" = String, Path, description = "Document id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or wrong token", body = ErrorBody),
+        (status = 403, description = "Writes disabled", body = ErrorBody),
+        (status = 404, description = "No such document", body = ErrorBody),
+        (status = 409, description = "Another process is writing", body = ErrorBody),
+    ),
+    security(("admin_token" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = document_id_from(id)?;
+    let lookup = id.clone();
+    let deleted = state
+        .write(move |state| {
+            state
+                .writes()
+                .delete(state.live(), &lookup)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no document with id `{id}`"),
+        ))
+    }
 }
 
 /// Rebuilds the index from the archive beside the live one and switches to it; searches are
-/// answered from the old index until the switch.
+/// answered from the old index until the switch, and writes made meanwhile are replayed.
 #[utoipa::path(
     post,
     path = "/api/reindex",
@@ -514,16 +565,19 @@ pub async fn upload(
         (status = 200, description = "Rebuilt and switched", body = ImportReport),
         (status = 401, description = "No or wrong token", body = ErrorBody),
         (status = 403, description = "Writes disabled", body = ErrorBody),
+        (status = 409, description = "Another reindex is running", body = ErrorBody),
     ),
     security(("admin_token" = []))
 )]
 pub async fn reindex(State(state): State<AppState>) -> Result<Json<ImportReport>, ApiError> {
-    let _writing = state.write_lock().await;
-    let work_state = state.clone();
-    let (report, dir) = tokio::task::spawn_blocking(move || work_state.rebuild())
-        .await
-        .map_err(ApiError::internal)??;
-    state.switch_to(&dir)?;
+    let work = state.clone();
+    let (report, _) = tokio::task::spawn_blocking(move || {
+        work.writes()
+            .reindex(Some(work.live()), &Quiet)
+            .map_err(ApiError::from)
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(Json(report))
 }
 

@@ -1,9 +1,11 @@
 //! The tantivy index on disk: its declared [`schema`], the conversion of a [`Document`] into
-//! index fields, and the [`store`] that lays out the data directory (the archive of original
-//! files and the index generations, swapped atomically).
+//! index fields, and one generation of it opened for reading and writing (the data directory
+//! and its generations are [`crate::store`]'s).
 
+mod live;
 pub mod schema;
-pub mod store;
+
+pub use live::LiveIndex;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,7 @@ use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDo
 use crate::analysis;
 use crate::lang::fold;
 use crate::model::{Document, IsoDate};
+use crate::store::{DataDir, Lock, StoreError};
 use schema::{Fields, SchemaError, SchemaSpec};
 
 /// The file in an index directory that records the schema version it was built with.
@@ -32,9 +35,9 @@ pub enum IndexError {
         found: String,
         expected: u32,
     },
-    /// Another import, reindex or upload holds the data directory's write lock.
-    #[error("another import or reindex is writing to {0}; try again when it has finished")]
-    Busy(PathBuf),
+    /// The data directory failed (or another writer holds it).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// No index exists where one was expected.
     #[error("no index at {0}: import documents first (`gongwen import`)")]
     Missing(PathBuf),
@@ -56,7 +59,8 @@ pub enum IndexError {
     Corrupt(String),
 }
 
-/// An open index: tantivy's index and reader, and the field handles.
+/// An open index: tantivy's index and reader, and the field handles. It holds its generation
+/// (see [`crate::store`]), so no clean-up removes it while it is open.
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
@@ -64,6 +68,7 @@ pub struct SearchIndex {
     dir: PathBuf,
     version: u32,
     analyzed: analysis::Meter,
+    _held: Lock,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -75,8 +80,8 @@ impl std::fmt::Debug for SearchIndex {
 }
 
 impl SearchIndex {
-    /// Creates an empty index in `dir` (created if needed).
-    pub fn create(dir: &Path) -> Result<SearchIndex, IndexError> {
+    /// Creates an empty index in the new generation `dir`, which `held` holds.
+    pub fn create(dir: &Path, held: Lock) -> Result<SearchIndex, IndexError> {
         let spec = SchemaSpec::bundled()?;
         std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
             path: dir.to_path_buf(),
@@ -89,11 +94,12 @@ impl SearchIndex {
             path: marker_path,
             source,
         })?;
-        Self::wrap(index, dir, spec.version)
+        Self::wrap(index, dir, spec.version, held)
     }
 
     /// Opens the index in `dir`, refusing one built with another schema version.
     pub fn open(dir: &Path) -> Result<SearchIndex, IndexError> {
+        let held = DataDir::hold_generation(dir)?;
         let spec = SchemaSpec::bundled()?;
         if !dir.join("meta.json").exists() {
             return Err(IndexError::Missing(dir.to_path_buf()));
@@ -110,10 +116,36 @@ impl SearchIndex {
             });
         }
         let index = Index::open_in_dir(dir)?;
-        Self::wrap(index, dir, spec.version)
+        Self::wrap(index, dir, spec.version, held)
     }
 
-    fn wrap(index: Index, dir: &Path, version: u32) -> Result<SearchIndex, IndexError> {
+    /// Opens the live generation of `data`.
+    pub fn open_live(data: &DataDir) -> Result<SearchIndex, IndexError> {
+        loop {
+            let Some(dir) = data.live_generation()? else {
+                return Err(IndexError::Missing(data.root().join("index")));
+            };
+            let index = SearchIndex::open(&dir);
+            // Held now; if another generation was published meanwhile, open that one.
+            if data.live_generation()?.as_ref() == Some(&dir) {
+                return index;
+            }
+        }
+    }
+
+    /// Opens the live generation of `data`, creating and publishing an empty one if there is
+    /// none.
+    pub fn open_or_create_live(data: &DataDir) -> Result<SearchIndex, IndexError> {
+        if data.live_generation()?.is_some() {
+            return SearchIndex::open_live(data);
+        }
+        let (dir, held) = data.new_generation()?;
+        let index = SearchIndex::create(&dir, held)?;
+        data.publish(&dir)?;
+        Ok(index)
+    }
+
+    fn wrap(index: Index, dir: &Path, version: u32, held: Lock) -> Result<SearchIndex, IndexError> {
         let analyzed = analysis::Meter::default();
         analysis::register(&index, analyzed.clone());
         let fields = Fields::from_schema(&index.schema())?;
@@ -128,6 +160,7 @@ impl SearchIndex {
             dir: dir.to_path_buf(),
             version,
             analyzed,
+            _held: held,
         })
     }
 
@@ -142,6 +175,12 @@ impl SearchIndex {
         Ok(self
             .index
             .writer_with_num_threads(threads.max(1), heap_bytes)?)
+    }
+
+    /// When and how large `meta.json` (rewritten by every commit) was last written.
+    fn meta_stamp(&self) -> Option<(std::time::SystemTime, u64)> {
+        let meta = std::fs::metadata(self.dir.join("meta.json")).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
     }
 
     /// Makes committed changes visible to searches.
@@ -194,6 +233,23 @@ impl SearchIndex {
             }
             None => Ok(None),
         }
+    }
+
+    /// Every document of the file with hash `sha256`, in their order in the file.
+    pub fn documents_of_file(&self, sha256: &str) -> Result<Vec<Document>, IndexError> {
+        let searcher = self.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.source_sha256, sha256),
+            IndexRecordOption::Basic,
+        );
+        let limit = (searcher.num_docs() as usize).max(1);
+        let mut documents = Vec::new();
+        for (_, address) in searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())? {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            documents.push(self.stored_document(&stored)?);
+        }
+        documents.sort_by_key(|d| d.source.section);
+        Ok(documents)
     }
 
     /// The [`Document`] kept in a stored tantivy document.
@@ -354,4 +410,23 @@ pub fn add(
     }
     writer.add_document(fields_of_doc)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_of_another_schema_version_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let live = SearchIndex::open_or_create_live(&data)
+            .unwrap()
+            .dir()
+            .to_path_buf();
+        std::fs::write(live.join(VERSION_FILE), r#"{"schema_version": 0}"#).unwrap();
+        let error = SearchIndex::open_live(&data).unwrap_err().to_string();
+        assert!(error.contains("schema version 0"), "{error}");
+        assert!(error.contains("gongwen reindex"), "{error}");
+    }
 }

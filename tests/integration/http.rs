@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use gongwen::http::{AppState, Cors, ServerConfig};
-use gongwen::index::store::DataDir;
+use gongwen::config::{Cors, ServerConfig};
+use gongwen::http::AppState;
+use gongwen::store::DataDir;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use serde_json::Value;
@@ -29,8 +30,8 @@ impl TestServer {
     pub fn start(config: ServerConfig) -> TestServer {
         let data = tempfile::tempdir().expect("temp dir").keep();
         let data_dir = DataDir::new(&data);
-        let index = gongwen::http::open_or_import(&data_dir, &repo_path("corpus")).expect("corpus");
-        let state = AppState::new(data_dir, index, config);
+        let live = gongwen::http::open_or_import(&data_dir, &repo_path("corpus")).expect("corpus");
+        let state = AppState::new(live, config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

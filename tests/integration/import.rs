@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gongwen::http::ServerConfig;
-use gongwen::import::{self, ImportOptions, Progress};
-use gongwen::index::store::DataDir;
+use gongwen::config::ServerConfig;
+use gongwen::index::{LiveIndex, SearchIndex};
 use gongwen::search::{self, SearchRequest};
+use gongwen::store::DataDir;
+use gongwen::write::{Quiet, WriteOptions, Writes};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -86,6 +87,15 @@ fn notice(n: usize) -> String {
     )
 }
 
+fn json_of(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .expect("request")
+        .json()
+        .expect("JSON")
+}
+
 fn run_import(data: &Path, paths: &[PathBuf], extra: &[&str]) -> (bool, Value) {
     let output = Command::new(env!("CARGO_BIN_EXE_gongwen"))
         .args(["import", "--json", "--data"])
@@ -134,7 +144,7 @@ fn a_directory_with_a_gbk_named_zip_imports_once() {
         assert!(report.get(key).is_some(), "report has {key}");
     }
 
-    let index = DataDir::new(data.path()).open_live().expect("index");
+    let index = SearchIndex::open_live(&DataDir::new(data.path())).expect("index");
     let response = search::search(
         &index,
         &SearchRequest {
@@ -158,13 +168,7 @@ fn a_directory_with_a_gbk_named_zip_imports_once() {
     assert!(ok);
     assert_eq!(again["documents_indexed"], 0, "{again}");
     assert_eq!(again["duplicates"], 3);
-    assert_eq!(
-        DataDir::new(data.path())
-            .open_live()
-            .expect("index")
-            .num_docs(),
-        7
-    );
+    assert_eq!(crate::support::open_live(data.path()).num_docs(), 7);
 }
 
 #[test]
@@ -237,8 +241,7 @@ fn an_import_killed_midway_and_rerun_indexes_every_file_once() {
     // Kill it once part of the work has been committed (or after a while regardless).
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
-        let committed = DataDir::new(data.path())
-            .open_live()
+        let committed = SearchIndex::open_live(&DataDir::new(data.path()))
             .map(|index| index.num_docs())
             .unwrap_or(0);
         if committed > 0 {
@@ -248,8 +251,7 @@ fn an_import_killed_midway_and_rerun_indexes_every_file_once() {
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
-    let committed = DataDir::new(data.path())
-        .open_live()
+    let committed = SearchIndex::open_live(&DataDir::new(data.path()))
         .map(|i| i.num_docs())
         .unwrap_or(0);
     assert!(
@@ -265,9 +267,8 @@ fn an_import_killed_midway_and_rerun_indexes_every_file_once() {
     // kill cut short are deleted and the file indexed again.
     assert!(duplicates * 5 <= committed, "{report}");
     assert_eq!(indexed, expected_docs as u64 - duplicates * 5, "{report}");
-    let index = DataDir::new(data.path())
-        .open_live()
-        .expect("the index opens cleanly");
+    let index =
+        SearchIndex::open_live(&DataDir::new(data.path())).expect("the index opens cleanly");
     assert_eq!(index.num_docs(), expected_docs as u64);
     let all = search::search(
         &index,
@@ -313,7 +314,7 @@ fn reindex_while_searching_never_fails_a_search() {
         })
     };
     let live_before = DataDir::new(&server.data)
-        .live_index_dir()
+        .live_generation()
         .expect("live")
         .expect("dir");
     for _ in 0..2 {
@@ -338,26 +339,35 @@ fn reindex_while_searching_never_fails_a_search() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    std::thread::sleep(Duration::from_millis(800));
+    let data = DataDir::new(&server.data);
+    let live = data.live_generation().expect("live").expect("dir");
+    assert_ne!(live, live_before);
+    let generation = live
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string();
+    crate::support::wait_for("the server to follow the command-line reindex", || {
+        json_of(&server.url("/api/health"))["generation"] == generation.as_str()
+    });
     stop.store(true, Ordering::Relaxed);
     searcher
         .join()
         .expect("searcher thread")
         .expect("every search succeeded");
     assert!(searches.load(Ordering::Relaxed) > 0);
-
-    let data = DataDir::new(&server.data);
-    let live = data.live_index_dir().expect("live").expect("dir");
-    assert_ne!(live, live_before);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while data.generations().expect("generations").len() > 1 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        data.generations().expect("generations"),
-        vec![live],
-        "old generations removed"
-    );
+    let generations = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(server.data.join("index"))
+            .expect("index dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    };
+    crate::support::wait_for("the old generations to be removed", || {
+        generations().len() == 1
+    });
+    assert_eq!(generations(), vec![live], "old generations removed");
     let health: Value = client()
         .get(server.url("/api/health"))
         .send()
@@ -372,18 +382,21 @@ fn reindex_rebuilds_from_the_archive_not_the_original_paths() {
     let input = tempfile::tempdir().expect("input dir");
     std::fs::write(input.path().join("a.txt"), notice(20)).expect("write");
     let data = tempfile::tempdir().expect("data dir");
-    let options = ImportOptions {
-        progress: Progress::Quiet,
+    let options = WriteOptions {
         heap_bytes: 32 * 1024 * 1024,
-        ..ImportOptions::default()
+        ..WriteOptions::default()
     };
     let data_dir = DataDir::new(data.path());
-    import::import(&data_dir, &[input.path().to_path_buf()], &options).expect("import");
+    let live = LiveIndex::open(&data_dir).expect("index");
+    let writes = Writes::new(data_dir.clone(), options);
+    writes
+        .import(&live, &[input.path().to_path_buf()], &Quiet)
+        .expect("import");
     drop(input);
-    let (report, dir) = import::reindex(&data_dir, &options).expect("reindex");
+    let (report, dir) = writes.reindex(Some(&live), &Quiet).expect("reindex");
     assert_eq!(report.documents_indexed, 1);
-    assert_eq!(data_dir.live_index_dir().expect("live"), Some(dir));
-    assert_eq!(data_dir.open_live().expect("open").num_docs(), 1);
+    assert_eq!(data_dir.live_generation().expect("live"), Some(dir));
+    assert_eq!(live.get().num_docs(), 1);
 }
 
 #[test]
@@ -417,7 +430,7 @@ fn a_file_an_earlier_import_left_half_indexed_is_indexed_again_whole() {
     {
         // What a kill between two commits inside one file leaves: two of its five documents,
         // and no mark that the file is complete.
-        let index = data.open_or_create_live().expect("index");
+        let index = SearchIndex::open_or_create_live(&data).expect("index");
         let mut writer = index.writer(50_000_000, 1).expect("writer");
         for doc in &docs[..2] {
             gongwen::index::add(&writer, index.fields(), doc, false).expect("add");
@@ -429,7 +442,7 @@ fn a_file_an_earlier_import_left_half_indexed_is_indexed_again_whole() {
     let (ok, report) = run_import(data_dir.path(), &[input.path().to_path_buf()], &[]);
     assert!(ok, "{report}");
     assert_eq!(report["documents_indexed"], docs.len(), "{report}");
-    let index = data.open_live().expect("index");
+    let index = SearchIndex::open_live(&data).expect("index");
     assert_eq!(index.num_docs(), docs.len() as u64, "no document twice");
     for doc in &docs {
         assert!(index.document(&doc.id).expect("lookup").is_some());
@@ -443,7 +456,7 @@ fn a_file_larger_than_memory_reads_is_staged_and_cut_into_documents() {
     // Over the size read into memory, one section without headers: it is streamed from a
     // copy in the archive and cut into documents of at most MAX_DOCUMENT_BYTES.
     let line = "第一条 为了规范口岸开放，提高口岸通关效率，根据国家有关法律、行政法规的规定，结合本市实际，制定本条例。\n";
-    let repeats = (gongwen::index::store::IN_MEMORY_BYTES as usize / line.len()) + 10;
+    let repeats = (gongwen::store::IN_MEMORY_BYTES as usize / line.len()) + 10;
     let text = format!("关于口岸管理的规定\n{}", line.repeat(repeats));
     let input = tempfile::tempdir().expect("input dir");
     std::fs::write(input.path().join("large.txt"), &text).expect("write");
@@ -456,7 +469,7 @@ fn a_file_larger_than_memory_reads_is_staged_and_cut_into_documents() {
         (parts..=parts + 1).contains(&indexed),
         "{indexed} documents for {parts} MiB"
     );
-    let index = DataDir::new(data.path()).open_live().expect("index");
+    let index = SearchIndex::open_live(&DataDir::new(data.path())).expect("index");
     let found = search::search(
         &index,
         &SearchRequest {

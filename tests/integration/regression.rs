@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use gongwen::http::{Cors, Limits, ServerConfig};
+use gongwen::config::{Cors, Limits, ServerConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -270,23 +270,17 @@ fn symlink_loops_end_and_links_out_of_the_import_are_not_followed() {
     .expect("link");
     symlink(outside.path(), root.path().join("out")).expect("link");
     let data = tempfile::tempdir().expect("data dir");
-    let report = gongwen::import::import(
-        &gongwen::index::store::DataDir::new(data.path()),
+    let report = crate::support::import_into(
+        data.path(),
         &[root.path().to_path_buf()],
-        &gongwen::import::ImportOptions {
-            progress: gongwen::import::Progress::Quiet,
-            ..gongwen::import::ImportOptions::default()
-        },
-    )
-    .expect("the import ends");
+        gongwen::write::WriteOptions::default(),
+    );
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(
         report.documents_indexed, 2,
         "a.txt and b.txt, each once: {report:?}"
     );
-    let index = gongwen::index::store::DataDir::new(data.path())
-        .open_live()
-        .expect("index");
+    let index = crate::support::open_live(data.path());
     let found = gongwen::search::search(
         &index,
         &gongwen::search::SearchRequest {

@@ -5,26 +5,24 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use gongwen::import::{self, ImportOptions, Progress};
 use gongwen::index::SearchIndex;
-use gongwen::index::store::DataDir;
 use gongwen::search::{self, Filters, SearchRequest, SearchResponse, Sort};
 use serde::Deserialize;
 
-use crate::support::{fixture, ingest_seed, repo_path, samples_dir};
+use gongwen::write::WriteOptions;
+
+use crate::support::{fixture, import_into, ingest_seed, open_live, repo_path, samples_dir};
 
 /// An index of `paths` in a temporary data directory that lives as long as the test binary.
 pub fn build_index(paths: &[PathBuf]) -> (SearchIndex, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir").keep();
-    let data = DataDir::new(&dir);
-    let options = ImportOptions {
-        progress: Progress::Quiet,
+    let options = WriteOptions {
         heap_bytes: 64 * 1024 * 1024,
-        ..ImportOptions::default()
+        ..WriteOptions::default()
     };
-    let report = import::import(&data, paths, &options).expect("import");
+    let report = import_into(&dir, paths, options);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    (data.open_live().expect("index opens"), dir)
+    (open_live(&dir), dir)
 }
 
 fn seed_index() -> &'static SearchIndex {

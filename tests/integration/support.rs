@@ -4,8 +4,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use gongwen::index::{LiveIndex, SearchIndex};
 use gongwen::ingest::Pipeline;
 use gongwen::model::Document;
+use gongwen::store::DataDir;
+use gongwen::write::{ImportReport, Quiet, WriteOptions, Writes};
 use serde_json::Value;
 
 /// A path inside the repository.
@@ -68,5 +71,32 @@ pub fn width_folded(value: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(width_folded).collect()),
         other => other.clone(),
+    }
+}
+
+/// Imports `paths` into the data directory `data` through the one write path.
+pub fn import_into(data: &Path, paths: &[PathBuf], options: WriteOptions) -> ImportReport {
+    let data = DataDir::new(data);
+    let live = LiveIndex::open(&data).expect("index");
+    Writes::new(data, options)
+        .import(&live, paths, &Quiet)
+        .expect("import")
+}
+
+/// The live index of the data directory `data`.
+pub fn open_live(data: &Path) -> SearchIndex {
+    SearchIndex::open_live(&DataDir::new(data)).expect("the index opens")
+}
+
+/// Waits for `condition`, checking it every 50 ms, for at most a minute (a bound on a hang,
+/// not a timing the test depends on).
+pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

@@ -1,211 +1,12 @@
-//! The data directory (default `./data`):
-//!
-//! ```text
-//! data/archive/ab/abcdef….orig    original bytes, named by their SHA-256, never modified
-//! data/archive/catalog.jsonl      one line per complete entry: hash, name imported under, size
-//! data/index/CURRENT              the name of the live index generation
-//! data/index/gen-000007/          one tantivy index per generation
-//! ```
-//!
-//! A reindex builds a new generation beside the live one and publishes it by replacing
-//! `CURRENT` with an atomic rename; a crash before that leaves the live index untouched, and
-//! generations nobody reads any more are removed.
+//! The archive of original files: every file imported, byte for byte, under its SHA-256, so
+//! that a reindex can run the whole pipeline again and `GET …/original` returns what came in.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{IndexError, SearchIndex};
-
-const CURRENT: &str = "CURRENT";
-const GENERATION_PREFIX: &str = "gen-";
-
-/// The data directory.
-#[derive(Debug, Clone)]
-pub struct DataDir {
-    root: PathBuf,
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
-    move |source| IndexError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader (or a crash)
-/// never sees half a file, and syncs both to disk.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{:?}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let mut file = std::fs::File::create(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(bytes).map_err(io_error(&tmp))?;
-    file.sync_all().map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        // Persist the rename itself; not every platform allows syncing a directory.
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-impl DataDir {
-    pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
-    }
-
-    /// The archive of original files.
-    pub fn archive(&self) -> Archive {
-        Archive {
-            dir: self.root.join("archive"),
-            catalog: std::sync::Mutex::new(Catalog::default()),
-        }
-    }
-
-    fn index_root(&self) -> PathBuf {
-        self.root.join("index")
-    }
-
-    /// Takes the data directory's write lock: one import, reindex or upload at a time, across
-    /// processes. A reindex reads the archive once, so a file imported while it runs would be
-    /// missing from the index it publishes; the lock rules that out.
-    pub fn lock_writes(&self) -> Result<WriteLock, IndexError> {
-        std::fs::create_dir_all(&self.root).map_err(io_error(&self.root))?;
-        let path = self.root.join(".write.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_error(&path))?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: `file` is open for the duration of the call.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-                return Err(IndexError::Busy(self.root.clone()));
-            }
-        }
-        Ok(WriteLock { _file: file })
-    }
-
-    /// The live generation's directory, if an index has been published.
-    pub fn live_index_dir(&self) -> Result<Option<PathBuf>, IndexError> {
-        let current = self.index_root().join(CURRENT);
-        match std::fs::read_to_string(&current) {
-            Ok(name) => Ok(Some(self.index_root().join(name.trim()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(IndexError::Io {
-                path: current,
-                source,
-            }),
-        }
-    }
-
-    /// Opens the live index.
-    pub fn open_live(&self) -> Result<SearchIndex, IndexError> {
-        match self.live_index_dir()? {
-            Some(dir) => SearchIndex::open(&dir),
-            None => Err(IndexError::Missing(self.index_root())),
-        }
-    }
-
-    /// Opens the live index, creating and publishing an empty one if there is none.
-    pub fn open_or_create_live(&self) -> Result<SearchIndex, IndexError> {
-        if self.live_index_dir()?.is_some() {
-            return self.open_live();
-        }
-        let dir = self.new_generation_dir()?;
-        let index = SearchIndex::create(&dir)?;
-        self.publish(&dir)?;
-        Ok(index)
-    }
-
-    /// A fresh, empty directory for the next generation, numbered above every existing one
-    /// (two processes starting a reindex at once get different directories).
-    pub fn new_generation_dir(&self) -> Result<PathBuf, IndexError> {
-        let root = self.index_root();
-        std::fs::create_dir_all(&root).map_err(io_error(&root))?;
-        let mut next = self
-            .generations()?
-            .iter()
-            .filter_map(|p| generation_number(p))
-            .max()
-            .map_or(1, |n| n + 1);
-        loop {
-            let dir = root.join(format!("{GENERATION_PREFIX}{next:06}"));
-            match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(dir),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => next += 1,
-                Err(source) => return Err(IndexError::Io { path: dir, source }),
-            }
-        }
-    }
-
-    /// Makes `dir` the live generation.
-    pub fn publish(&self, dir: &Path) -> Result<(), IndexError> {
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| IndexError::Corrupt(format!("bad generation dir {}", dir.display())))?;
-        write_atomically(&self.index_root().join(CURRENT), name.as_bytes())
-    }
-
-    /// Every generation directory.
-    pub fn generations(&self) -> Result<Vec<PathBuf>, IndexError> {
-        let root = self.index_root();
-        let entries = match std::fs::read_dir(&root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(IndexError::Io { path: root, source }),
-        };
-        Ok(entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_dir() && generation_number(p).is_some())
-            .collect())
-    }
-
-    /// Removes the generations older than the live one, except those in `in_use`. Newer ones
-    /// may be a reindex under way; one left by a crash goes with the next published reindex.
-    pub fn remove_unused_generations(&self, in_use: &[PathBuf]) -> Result<usize, IndexError> {
-        let Some(live) = self.live_index_dir()? else {
-            return Ok(0);
-        };
-        let live_number = generation_number(&live).unwrap_or(0);
-        let mut removed = 0;
-        for dir in self.generations()? {
-            let older = generation_number(&dir).is_some_and(|n| n < live_number);
-            if !older || in_use.contains(&dir) {
-                continue;
-            }
-            std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
-            removed += 1;
-        }
-        Ok(removed)
-    }
-}
-
-/// Held while writing; released when dropped (or when the process dies).
-#[derive(Debug)]
-pub struct WriteLock {
-    _file: std::fs::File,
-}
-
-fn generation_number(dir: &Path) -> Option<u64> {
-    dir.file_name()?
-        .to_str()?
-        .strip_prefix(GENERATION_PREFIX)?
-        .parse()
-        .ok()
-}
+use super::{Lock, StoreError, io_error};
 
 /// The archive of original files, content-addressed.
 ///
@@ -240,6 +41,13 @@ struct Catalog {
 const CATALOG: &str = "catalog.jsonl";
 
 impl Archive {
+    pub(super) fn new(dir: PathBuf) -> Archive {
+        Archive {
+            dir,
+            catalog: std::sync::Mutex::new(Catalog::default()),
+        }
+    }
+
     fn bytes_path(&self, sha256: &str) -> PathBuf {
         self.dir
             .join(&sha256[..2.min(sha256.len())])
@@ -253,13 +61,13 @@ impl Archive {
     }
 
     /// Reads the catalog lines appended since the last read (by this or another process).
-    fn refresh(&self, catalog: &mut Catalog) -> Result<(), IndexError> {
+    fn refresh(&self, catalog: &mut Catalog) -> Result<(), StoreError> {
         use std::io::{BufRead, Seek, SeekFrom};
         let path = self.dir.join(CATALOG);
         let mut file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(IndexError::Io { path, source }),
+            Err(source) => return Err(StoreError::Io { path, source }),
         };
         file.seek(SeekFrom::Start(catalog.read_to))
             .map_err(io_error(&path))?;
@@ -281,14 +89,14 @@ impl Archive {
     }
 
     /// Whether `sha256` is in the archive.
-    pub fn contains(&self, sha256: &str) -> Result<bool, IndexError> {
+    pub fn contains(&self, sha256: &str) -> Result<bool, StoreError> {
         Ok(self.entry(sha256)?.is_some())
     }
 
     /// Stores `bytes` under their hash unless they are already there. Returns whether they
     /// were new. Entries are durable after [`Archive::sync`]: bulk imports sync once before
     /// each index commit instead of once per file.
-    pub fn put(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, IndexError> {
+    pub fn put(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, StoreError> {
         if self.contains(sha256)? {
             return Ok(false);
         }
@@ -328,7 +136,7 @@ impl Archive {
 
     /// Makes a staged copy the entry for its bytes (unless they are there already), under the
     /// name `path`.
-    pub fn commit(&self, mut staged: Staged, path: &str) -> Result<bool, IndexError> {
+    pub fn commit(&self, mut staged: Staged, path: &str) -> Result<bool, StoreError> {
         if self.contains(&staged.sha256)? {
             return Ok(false);
         }
@@ -342,9 +150,26 @@ impl Archive {
         Ok(true)
     }
 
+    /// `bytes` in a temporary file of the staging area, named with `suffix`; removed when
+    /// dropped.
+    pub fn staging_file(
+        &self,
+        suffix: &str,
+        bytes: &[u8],
+    ) -> Result<tempfile::NamedTempFile, StoreError> {
+        let dir = self.staging_dir();
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let mut file = tempfile::Builder::new()
+            .suffix(suffix)
+            .tempfile_in(&dir)
+            .map_err(io_error(&dir))?;
+        file.write_all(bytes).map_err(io_error(&dir))?;
+        Ok(file)
+    }
+
     /// Removes copies a killed import left in the staging area. Only the holder of the data
     /// directory's write lock may call it: nobody else stages.
-    pub fn clear_staging(&self, _lock: &WriteLock) -> Result<(), IndexError> {
+    pub fn clear_staging(&self, _lock: &Lock) -> Result<(), StoreError> {
         let dir = self.staging_dir();
         match std::fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&dir)(e)),
@@ -353,14 +178,14 @@ impl Archive {
     }
 
     /// Appends the catalog line that makes an entry exist.
-    fn add_entry(&self, sha256: &str, path: &str, size: u64) -> Result<(), IndexError> {
+    fn add_entry(&self, sha256: &str, path: &str, size: u64) -> Result<(), StoreError> {
         let entry = ArchiveEntry {
             sha256: sha256.to_string(),
             path: path.to_string(),
             size,
         };
         let mut line =
-            serde_json::to_vec(&entry).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+            serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         line.push(b'\n');
         let mut catalog = self.catalog();
         let catalog_path = self.dir.join(CATALOG);
@@ -381,16 +206,14 @@ impl Archive {
 
     /// Makes every entry written so far durable: one `syncfs` of the archive's file system on
     /// Linux, a sync of each file elsewhere.
-    pub fn sync(&self) -> Result<(), IndexError> {
+    pub fn sync(&self) -> Result<(), StoreError> {
         if !self.dir.exists() {
             return Ok(());
         }
         #[cfg(target_os = "linux")]
         {
-            use std::os::fd::AsRawFd;
             let dir = std::fs::File::open(&self.dir).map_err(io_error(&self.dir))?;
-            // SAFETY: `dir` is an open file descriptor for the duration of the call.
-            if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+            if rustix::fs::syncfs(&dir).is_ok() {
                 return Ok(());
             }
         }
@@ -408,7 +231,7 @@ impl Archive {
 
     /// The original bytes stored under `sha256`, mapped from the archive when they are large
     /// (archived files are never modified).
-    pub fn open(&self, sha256: &str) -> Result<Option<FileBytes>, IndexError> {
+    pub fn open(&self, sha256: &str) -> Result<Option<FileBytes>, StoreError> {
         if self.entry(sha256)?.is_none() {
             return Ok(None);
         }
@@ -416,12 +239,12 @@ impl Archive {
         match FileBytes::open(&data) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(IndexError::Io { path: data, source }),
+            Err(source) => Err(StoreError::Io { path: data, source }),
         }
     }
 
     /// The original bytes stored under `sha256`.
-    pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, IndexError> {
+    pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         if self.entry(sha256)?.is_none() {
             return Ok(None);
         }
@@ -429,12 +252,12 @@ impl Archive {
         match std::fs::read(&data) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(IndexError::Io { path: data, source }),
+            Err(source) => Err(StoreError::Io { path: data, source }),
         }
     }
 
     /// The entry's description.
-    pub fn entry(&self, sha256: &str) -> Result<Option<ArchiveEntry>, IndexError> {
+    pub fn entry(&self, sha256: &str) -> Result<Option<ArchiveEntry>, StoreError> {
         if !is_sha256(sha256) {
             return Ok(None);
         }
@@ -446,7 +269,7 @@ impl Archive {
     }
 
     /// Every entry, in a stable order.
-    pub fn entries(&self) -> Result<Vec<ArchiveEntry>, IndexError> {
+    pub fn entries(&self) -> Result<Vec<ArchiveEntry>, StoreError> {
         let mut catalog = self.catalog();
         self.refresh(&mut catalog)?;
         let mut out: Vec<ArchiveEntry> = catalog.entries.values().cloned().collect();
@@ -578,11 +401,17 @@ fn is_sha256(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn sha256_of(bytes: &[u8]) -> String {
+        copy_hashing(bytes, &mut std::io::sink(), u64::MAX)
+            .unwrap()
+            .0
+    }
+
     #[test]
     fn archive_is_content_addressed_and_idempotent() {
         let dir = tempfile::tempdir().unwrap();
-        let archive = DataDir::new(dir.path()).archive();
-        let sha = crate::ingest::sha256_hex(b"abc");
+        let archive = Archive::new(dir.path().join("archive"));
+        let sha = sha256_of(b"abc");
         assert!(archive.put(&sha, "a.txt", b"abc").unwrap());
         assert!(!archive.put(&sha, "b.txt", b"abc").unwrap());
         assert_eq!(archive.get(&sha).unwrap().as_deref(), Some(&b"abc"[..]));
@@ -590,7 +419,7 @@ mod tests {
         assert_eq!(archive.entries().unwrap().len(), 1);
         assert_eq!(archive.get("../../etc/passwd").unwrap(), None);
         // Another process's view sees the entry, and a cut last line is not an entry.
-        let other = DataDir::new(dir.path()).archive();
+        let other = Archive::new(dir.path().join("archive"));
         assert!(other.contains(&sha).unwrap());
         let catalog = dir.path().join("archive").join(CATALOG);
         let mut file = std::fs::OpenOptions::new()
@@ -598,44 +427,16 @@ mod tests {
             .open(&catalog)
             .unwrap();
         file.write_all(b"{\"sha256\":\"").unwrap();
-        let reopened = DataDir::new(dir.path()).archive();
+        let reopened = Archive::new(dir.path().join("archive"));
         assert_eq!(reopened.entries().unwrap().len(), 1);
-        let sha2 = crate::ingest::sha256_hex(b"def");
+        let sha2 = sha256_of(b"def");
         assert!(reopened.put(&sha2, "d.txt", b"def").unwrap());
         assert_eq!(
-            DataDir::new(dir.path()).archive().entries().unwrap().len(),
+            Archive::new(dir.path().join("archive"))
+                .entries()
+                .unwrap()
+                .len(),
             2
         );
-    }
-
-    #[test]
-    fn an_index_of_another_schema_version_is_refused_with_advice() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::new(dir.path());
-        let live = data.open_or_create_live().unwrap().dir().to_path_buf();
-        std::fs::write(live.join("gongwen-index.json"), r#"{"schema_version": 0}"#).unwrap();
-        let error = data.open_live().unwrap_err().to_string();
-        assert!(error.contains("schema version 0"), "{error}");
-        assert!(error.contains("gongwen reindex"), "{error}");
-    }
-
-    #[test]
-    fn generations_are_published_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::new(dir.path());
-        assert_eq!(data.live_index_dir().unwrap(), None);
-        let first = data.open_or_create_live().unwrap();
-        let live = data.live_index_dir().unwrap().unwrap();
-        assert_eq!(first.dir(), live);
-        let second = data.new_generation_dir().unwrap();
-        assert_ne!(second, live);
-        SearchIndex::create(&second).unwrap();
-        data.publish(&second).unwrap();
-        assert_eq!(data.live_index_dir().unwrap(), Some(second.clone()));
-        let under_way = data.new_generation_dir().unwrap();
-        assert_eq!(data.remove_unused_generations(&[]).unwrap(), 1);
-        let mut left = data.generations().unwrap();
-        left.sort();
-        assert_eq!(left, vec![second, under_way], "a reindex under way is kept");
     }
 }
