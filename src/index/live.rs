@@ -23,9 +23,11 @@ pub struct LiveIndex {
 type Stamp = (SystemTime, u64);
 
 impl LiveIndex {
-    /// Opens the live generation of `data`, creating an empty one if there is none.
+    /// Opens the live generation of `data`, creating an empty one if there is none, and
+    /// removes generations nobody holds (one a killed reindex left, say).
     pub fn open(data: &DataDir) -> Result<LiveIndex, IndexError> {
         let index = SearchIndex::open_or_create_live(data)?;
+        data.remove_stale_generations()?;
         let stamp = index.meta_stamp();
         Ok(LiveIndex {
             data: data.clone(),

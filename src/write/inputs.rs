@@ -55,7 +55,7 @@ impl Input {
 
 /// An input read, unless the index holds it whole already.
 pub(super) enum Load {
-    Complete { size: u64 },
+    Complete { size: u64, sha256: String },
     New(Loaded),
 }
 
@@ -274,7 +274,10 @@ pub(super) fn read_input(
             Ok(staged) => {
                 let state = state(&staged.sha256)?;
                 if state == FileState::Complete {
-                    return Ok(Load::Complete { size: staged.size });
+                    return Ok(Load::Complete {
+                        size: staged.size,
+                        sha256: staged.sha256.clone(),
+                    });
                 }
                 Ok(Load::New(Loaded {
                     bytes: staged.bytes().map_err(unreadable)?,
@@ -292,6 +295,7 @@ pub(super) fn read_input(
         Ok(match state(&sha256)? {
             FileState::Complete => Load::Complete {
                 size: bytes.len() as u64,
+                sha256,
             },
             state => Load::New(Loaded {
                 bytes: FileBytes::Heap(bytes),
@@ -320,6 +324,7 @@ pub(super) fn read_input(
             if state(&sha256)? == FileState::Complete {
                 return Ok(Load::Complete {
                     size: metadata.len(),
+                    sha256,
                 });
             }
             let file = std::fs::File::open(path).map_err(unreadable)?;
@@ -358,6 +363,7 @@ pub(super) fn read_input(
             Ok(Some(bytes)) => Ok(match state(sha256)? {
                 FileState::Complete => Load::Complete {
                     size: bytes.len() as u64,
+                    sha256: sha256.clone(),
                 },
                 state => Load::New(Loaded {
                     bytes,

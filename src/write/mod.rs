@@ -256,29 +256,21 @@ impl Writes {
         };
         let is_zip =
             name.to_ascii_lowercase().ends_with(".zip") || bytes.starts_with(b"PK\x03\x04");
-        let (documents, duplicate) = if is_zip {
+        let documents = if is_zip {
             archive.clear_staging(&lock)?;
             // Its members are what is archived and indexed, as with `gongwen import`.
             let zip = archive.staging_file(".zip", &bytes)?;
             let inputs = collect_inputs(&[zip.path().to_path_buf()], &mut report);
-            let added = run.go(&inputs, &mut report, &Quiet)?;
-            let duplicate = added.is_empty() && report.failed.is_empty() && report.duplicates > 0;
-            (added, duplicate)
+            run.go(&inputs, &mut report, &Quiet)?
         } else {
             report.files_seen = 1;
-            let sha256 = crate::ingest::sha256_hex(&bytes);
             let inputs = [Input::Bytes {
                 name: name.to_string(),
                 bytes,
             }];
-            let added = run.go(&inputs, &mut report, &Quiet)?;
-            if report.duplicates == 1 {
-                let known = index.documents_of_file(&sha256)?;
-                (known.iter().map(Added::of).collect(), true)
-            } else {
-                (added, false)
-            }
+            run.go(&inputs, &mut report, &Quiet)?
         };
+        let duplicate = report.documents_indexed == 0 && !documents.is_empty();
         report.seconds = started.elapsed().as_secs_f64();
         live.refresh()?;
         Ok(Upload {
@@ -398,9 +390,8 @@ enum Message {
         first: Option<Begin>,
         end: Option<End>,
     },
-    Duplicate {
-        bytes: u64,
-    },
+    /// A file the index holds whole already (`None`: one whose every document was deleted).
+    Duplicate { bytes: u64, sha256: Option<String> },
     Failed {
         path: String,
         error: String,
@@ -541,9 +532,15 @@ impl Run<'_> {
                         None => file_done = false,
                     }
                 }
-                Message::Duplicate { bytes } => {
+                Message::Duplicate { bytes, sha256 } => {
                     report.bytes += bytes;
                     report.duplicates += 1;
+                    // An upload of known bytes is answered with what the index holds.
+                    if self.collect
+                        && let Some(sha256) = sha256
+                    {
+                        added.extend(index.documents_of_file(&sha256)?.iter().map(Added::of));
+                    }
                 }
                 Message::Failed {
                     path,
@@ -594,8 +591,14 @@ impl Run<'_> {
         let state = |sha256: &str| file_state(&searcher, self.index.fields(), sha256);
         let pipeline = self.options.pipeline;
         let loaded = match read_input(input, pipeline.max_file_bytes, self.archive, &state) {
-            Ok(Load::Complete { size }) => {
-                return send(sender, Message::Duplicate { bytes: size });
+            Ok(Load::Complete { size, sha256 }) => {
+                return send(
+                    sender,
+                    Message::Duplicate {
+                        bytes: size,
+                        sha256: Some(sha256),
+                    },
+                );
             }
             Ok(Load::New(loaded)) => loaded,
             Err(error) => return send(sender, failed(error.to_string(), error.code(), 0)),
@@ -667,7 +670,13 @@ impl Run<'_> {
                 },
             ),
             // Every document of the file was deleted through the API.
-            (Ok(_), None) => send(sender, Message::Duplicate { bytes }),
+            (Ok(_), None) => send(
+                sender,
+                Message::Duplicate {
+                    bytes,
+                    sha256: None,
+                },
+            ),
             // Only before the first document: nothing of the file was sent.
             (Err(error), _) => send(sender, failed(error.to_string(), error.code(), bytes)),
         }

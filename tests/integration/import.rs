@@ -35,7 +35,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// A zip (stored, no compression) whose member names are raw bytes, as Chinese Windows writes
 /// them: GBK, without the UTF-8 flag.
-fn zip_with_raw_names(members: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+pub fn zip_with_raw_names(members: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (name, data) in members {

@@ -8,3 +8,4 @@ mod ingest;
 mod regression;
 mod search;
 mod support;
+mod write;
