@@ -230,9 +230,7 @@ impl Lines<'_> {
                 .position(|unit| unit == newline)
                 .map_or(rest.len(), |units| 2 * units + 2)
         } else {
-            rest.iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |newline| newline + 1)
+            memchr::memchr(b'\n', rest).map_or(rest.len(), |newline| newline + 1)
         };
         self.at + end
     }
@@ -650,7 +648,7 @@ fn declared_charset(bytes: &[u8]) -> Option<&'static Encoding> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// chardetng's guess, weighed against GB18030 and Big5: this archive holds Chinese, and short
@@ -701,7 +699,7 @@ fn sniff_sample(bytes: &[u8]) -> &[u8] {
         return bytes;
     }
     let head = &bytes[..SNIFF_BYTES];
-    match head.iter().rposition(|&b| b == b'\n') {
+    match memchr::memrchr(b'\n', head) {
         Some(end) if end > 0 => &head[..=end],
         _ => head,
     }

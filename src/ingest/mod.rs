@@ -19,7 +19,6 @@ pub mod extract;
 pub mod html;
 pub mod repair;
 pub mod split;
-pub mod vocab;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::ingest::vocab;
+use crate::lang::vocab;
 
 /// Whether `line` is a compilation header: `第` + a numeral + `篇`, a colon, then the title.
 /// A pinyin annotation between 篇 and the colon (damage) does not hide it.

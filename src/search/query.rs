@@ -109,7 +109,7 @@ fn is_separator(c: char) -> bool {
 fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
     let chars: Vec<char> = query.chars().collect();
     let byte_at: Vec<usize> = query.char_indices().map(|(b, _)| b).collect();
-    let numbers = DocNumber::find_all(query);
+    let numbers = crate::ingest::extract::numbers::find_all(query);
     let number_at = |i: usize| {
         let byte = byte_at.get(i).copied()?;
         numbers.iter().find(|(range, _)| range.start == byte)

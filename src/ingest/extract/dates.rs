@@ -1,7 +1,7 @@
 //! Dates as 公文 write them: `2008年3月19日`, `二〇〇八年一月十六日`, full-width digits.
 
-use crate::ingest::vocab;
 use crate::lang::fold;
+use crate::lang::vocab;
 use crate::model::IsoDate;
 
 /// A date found in text: its value and its byte range.

@@ -6,8 +6,8 @@
 //! date and its body (届 and 次会议 removed) the issuer.
 
 use super::{Extracted, extract, find_dates};
-use crate::ingest::vocab;
 use crate::lang::fold;
+use crate::lang::vocab;
 
 const INFO_END: &str = "<!-- INFO END -->";
 

@@ -14,8 +14,10 @@
 mod dates;
 mod labels;
 pub mod markdown;
+pub mod numbers;
 
-use crate::ingest::{split, vocab};
+use crate::ingest::split;
+use crate::lang::vocab;
 use crate::lang::{fold, lexicon};
 use crate::model::{DocNumber, IsoDate};
 
@@ -161,7 +163,7 @@ fn head_length(lines: &[Line]) -> usize {
 /// The document's own number: on a line of its own (or nearly) in the head.
 fn own_number(head: &[Line]) -> Option<(usize, DocNumber)> {
     head.iter().enumerate().find_map(|(i, line)| {
-        let found = DocNumber::find_all(line.simp);
+        let found = numbers::find_all(line.simp);
         let (range, number) = found.into_iter().next()?;
         let rest = line.simp.chars().count() - line.simp[range].chars().count();
         (rest <= 20 && !line.simp.contains('。')).then_some((i, number))
@@ -481,7 +483,7 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 /// Every document number in the text other than the document's own, in order of appearance.
 fn cited_numbers(simplified: &str, own: Option<&DocNumber>) -> Vec<String> {
     dedup(
-        DocNumber::find_all(simplified)
+        numbers::find_all(simplified)
             .into_iter()
             .map(|(_, n)| n)
             .filter(|n| Some(n) != own)

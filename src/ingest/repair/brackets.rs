@@ -8,8 +8,8 @@
 //!   (white circle), `二0一0年` → 〇.
 
 use super::{RepairLog, simplified_chars};
-use crate::ingest::vocab;
 use crate::lang::fold;
+use crate::lang::vocab;
 use crate::model::RepairKind;
 
 const LOST: &[char] = &['?', '？'];

@@ -11,7 +11,8 @@
 //! and stay as they are.
 
 use super::{RepairLog, simplified_chars};
-use crate::ingest::{split, vocab};
+use crate::ingest::split;
+use crate::lang::vocab;
 use crate::lang::{fold, lexicon};
 use crate::model::RepairKind;
 

@@ -15,8 +15,8 @@
 
 use super::{RepairLog, map_lines, simplified_chars};
 use crate::ingest::extract::find_dates;
-use crate::ingest::vocab;
 use crate::lang::fold;
+use crate::lang::vocab;
 use crate::model::RepairKind;
 
 pub fn remove_stray_spaces(text: &str, log: &mut RepairLog) -> String {
@@ -187,12 +187,6 @@ fn remove_page_numbers(chars: Vec<char>, shadow: Vec<char>) -> (Vec<char>, Vec<c
     (filter(chars), filter(shadow), removed)
 }
 
-/// Characters that make a number before them a quantity, not a page number.
-const UNITS: &str =
-    "条款项章节篇年月日时号个人次元角分万亿份件页名家所周岁倍级届期批类种户张台辆吨米里亩平斤";
-/// Characters that make the number after them a quantity or an ordinal.
-const QUANTIFIERS: &str = "第共约近达计每余逾超为有是于至到和及或";
-
 /// The length of a page number starting at `chars[i]`: ` 12 ` between Han characters (the
 /// leading space included, one space left out), or `12 ` right after a sentence end.
 fn page_number_at(chars: &[char], i: usize) -> Option<usize> {
@@ -204,8 +198,10 @@ fn page_number_at(chars: &[char], i: usize) -> Option<usize> {
     };
     let han_at = |j: usize| chars.get(j).is_some_and(|&c| fold::is_han(c));
     let quantity = |before: usize, after: usize| {
-        chars.get(before).is_some_and(|&c| QUANTIFIERS.contains(c))
-            || chars.get(after).is_some_and(|&c| UNITS.contains(c))
+        chars
+            .get(before)
+            .is_some_and(|&c| vocab::QUANTIFIERS.contains(c))
+            || chars.get(after).is_some_and(|&c| vocab::UNITS.contains(c))
     };
     if chars[i] == ' ' && i > 0 && han_at(i - 1) {
         let n = digits(i + 1);

@@ -1,5 +1,5 @@
 //! Words of the 公文 format that several stages recognise: document types (文种), the endings
-//! of organisation names, and numerals.
+//! of organisation names, numerals, and the measure words and quantifiers around numbers.
 
 /// Document types (文种), longest first so that a suffix match finds the most specific. Each
 /// maps to the type reported: qualifiers such as 暂行 or 实施 are not types of their own,
@@ -177,6 +177,12 @@ pub fn chinese_number(s: &str) -> Option<u32> {
     }
     Some(total + current)
 }
+
+/// Characters that make a number before them a quantity, not a page number.
+pub const UNITS: &str =
+    "条款项章节篇年月日时号个人次元角分万亿份件页名家所周岁倍级届期批类种户张台辆吨米里亩平斤";
+/// Characters that make the number after them a quantity or an ordinal.
+pub const QUANTIFIERS: &str = "第共约近达计每余逾超为有是于至到和及或";
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,161 @@
+//! Document numbers (发文字号) in text: `浦府办〔2010〕98号` however it was printed or typed —
+//! any bracket pair (〔〕 [] () （） 【】 ［］ 〖〗 ﹝﹞, or the `?` left where a bracket was lost),
+//! traditional or simplified, with or without 第 before the serial. Extraction finds a
+//! document's own and cited numbers with it, and the query language numbers typed in a query.
+
+use std::str::FromStr;
+
+use crate::lang::fold;
+use crate::model::{DocNumber, InvalidDocNumber};
+
+const OPEN_BRACKETS: &[char] = &[
+    '〔', '[', '(', '（', '【', '［', '〖', '﹝', '?', '？', '{', '｛',
+];
+const CLOSE_BRACKETS: &[char] = &[
+    '〕', ']', ')', '）', '】', '］', '〗', '﹞', '?', '？', '}', '｝',
+];
+
+/// Every document number in `text`, each with its byte range.
+pub fn find_all(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
+    let mut found = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some((end, number)) = match_at(&chars, i) {
+            // Widen the prefix leftwards over Han characters (at most 12).
+            let start_char = prefix_start(&chars, i);
+            let start = chars[start_char].0;
+            let end_byte = chars.get(end).map_or(text.len(), |c| c.0);
+            let prefix: String = chars[start_char..i].iter().map(|c| c.1).collect();
+            let prefix = fold::to_simplified(&prefix);
+            found.push((start..end_byte, DocNumber::new(prefix, number.0, number.1)));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// The first character index of the prefix (机关代字) ending just before `bracket`. In running
+/// text the prefix follows other words, so it stops at characters that do not occur in
+/// issuer abbreviations but do join words and clauses (和, 的, 据, 按 …).
+fn prefix_start(chars: &[(usize, char)], bracket: usize) -> usize {
+    let mut start = bracket;
+    while start > 0
+        && bracket - start < MAX_PREFIX_CHARS
+        && is_prefix_char(chars[start - 1].1)
+        && !PREFIX_STOP_CHARS.contains(chars[start - 1].1)
+    {
+        start -= 1;
+    }
+    start
+}
+
+/// Matches `〔2010〕98号` at `chars[i]` (the opening bracket) after a Han prefix; returns the
+/// index after `号` and (year, serial).
+fn match_at(chars: &[(usize, char)], i: usize) -> Option<(usize, (i32, u32))> {
+    if i == 0
+        || !is_prefix_char(chars[i - 1].1)
+        || PREFIX_STOP_CHARS.contains(chars[i - 1].1)
+        || !OPEN_BRACKETS.contains(&chars[i].1)
+    {
+        return None;
+    }
+    let digits = |from: usize, max: usize| -> (usize, String) {
+        let mut j = from;
+        let mut s = String::new();
+        while j < chars.len() && s.len() < max {
+            match fold::ascii_digit(chars[j].1) {
+                Some(d) => s.push(d),
+                None => break,
+            }
+            j += 1;
+        }
+        (j, s)
+    };
+    let (j, year) = digits(i + 1, 4);
+    if year.len() != 4 || j >= chars.len() || !CLOSE_BRACKETS.contains(&chars[j].1) {
+        return None;
+    }
+    let mut k = j + 1;
+    if k < chars.len() && chars[k].1 == '第' {
+        k += 1;
+    }
+    let (k, seq) = digits(k, 6);
+    if seq.is_empty() || k >= chars.len() || !matches!(chars[k].1, '号' | '號') {
+        return None;
+    }
+    let year: i32 = year.parse().ok()?;
+    let seq: u32 = seq.parse().ok()?;
+    (1900..=2100)
+        .contains(&year)
+        .then_some((k + 1, (year, seq)))
+}
+
+const MAX_PREFIX_CHARS: usize = 10;
+
+/// Characters that end a prefix when scanning leftwards from the bracket: function words and
+/// verbs that introduce a citation (根据, 按照, 依据, 印发, 见, 和, 与 …).
+const PREFIX_STOP_CHARS: &str =
+    "和与及的据照见按依以于在将是为对由经即或并等如同附转请把被从向了号號第和與對為將據見";
+
+/// A character that can be part of a document-number prefix: Han, or a Latin letter (some
+/// prefixes carry one, e.g. `京政发`, `沪府规`, but also `ZJ`).
+fn is_prefix_char(c: char) -> bool {
+    fold::is_han(c) || c.is_ascii_alphabetic()
+}
+
+impl FromStr for DocNumber {
+    type Err = InvalidDocNumber;
+
+    /// Parses a string that is exactly one document number (surrounding spaces allowed).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        match find_all(trimmed).as_slice() {
+            [(range, number)] if range.start == 0 && range.end == trimmed.len() => {
+                Ok(number.clone())
+            }
+            _ => Err(InvalidDocNumber(s.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_numbers_parse_in_every_bracket_form() {
+        let canonical = "浦府办〔2010〕98号";
+        for typed in [
+            "浦府办〔2010〕98号",
+            "浦府辦[2010]98號",
+            "浦府办(2010)98号",
+            "浦府办（2010）98号",
+            "浦府办【2010】98号",
+            "浦府办［2010］98号",
+            "浦府辦?2010?98號",
+            "浦府办〔2010〕第98号",
+            " 浦府办﹝２０１０﹞９８号 ",
+        ] {
+            let n: DocNumber = typed.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(n.to_string(), canonical, "{typed}");
+        }
+        let n: DocNumber = "浦委辦發〔2008〕12號".parse().unwrap();
+        assert_eq!(n.parts().prefix, "浦委办发");
+        assert_eq!((n.parts().year, n.parts().seq), (2008, 12));
+        assert!("浦府办2010年98号".parse::<DocNumber>().is_err());
+        assert!("〔2010〕98号".parse::<DocNumber>().is_err());
+    }
+
+    #[test]
+    fn doc_numbers_are_found_inside_text() {
+        let text = "根据《通知》（沪委办〔2008〕12号，以下简称）和浦委办发〔2008〕12号";
+        let found: Vec<String> = find_all(text)
+            .into_iter()
+            .map(|(_, n)| n.to_string())
+            .collect();
+        assert_eq!(found, ["沪委办〔2008〕12号", "浦委办发〔2008〕12号"]);
+    }
+}
