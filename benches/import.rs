@@ -139,6 +139,22 @@ fn import(corpus: &Path) -> ImportRun {
     }
 }
 
+/// Documents a corpus made by `common::corpus` holds, counted from its files, not by the pipeline:
+/// each sample regulation is one document, each copy of the bundled compilation five (its
+/// five `第N篇`).
+pub fn expected_documents(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("corpus dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|name| match name {
+            n if n.ends_with(".md") => 1,
+            n if n.ends_with("compilation.txt") => 5,
+            _ => 0,
+        })
+        .sum()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -149,6 +165,11 @@ fn main() {
         let mb = dir_size(&corpus) as f64 / 1e6;
         let (segment, segment_hmm) = segmentation_only(&corpus);
         let run = import(&corpus);
+        assert_eq!(
+            run.documents,
+            expected_documents(&corpus),
+            "every document of the corpus indexed"
+        );
         let import_mbs = run.bytes as f64 / 1e6 / run.seconds;
         println!("corpus {mb:.0} MB, {cores} cores");
         println!(

@@ -74,7 +74,8 @@ pub struct Source {
     pub section: u32,
     /// Byte range of the section in the original file, end exclusive.
     pub byte_range: [usize; 2],
-    /// Character range of the section in the file's repaired text, end exclusive.
+    /// Character range of the section in the file's decoded text (before repair; for HTML,
+    /// in the text drawn from it), end exclusive.
     pub char_range: [usize; 2],
 }
 

@@ -301,20 +301,30 @@ mod tests {
         let data = DataDir::new(dir.path());
         let live = LiveIndex::open(&data).expect("index");
         let config = ServerConfig {
-            request_timeout: Duration::from_millis(20),
+            request_timeout: Duration::from_millis(50),
             ..ServerConfig::default()
         };
         let state = AppState::new(live, config);
+        // Work that cannot finish before the deadline: it waits for a message sent only after
+        // the answer came back.
+        let (release, wait) = std::sync::mpsc::channel::<()>();
         let slow = state
-            .blocking(|| {
-                std::thread::sleep(Duration::from_millis(300));
+            .blocking(move || {
+                let _ = wait.recv();
                 Ok(())
             })
             .await
-            .expect_err("too slow");
+            .expect_err("past the deadline");
+        let _ = release.send(());
         assert_eq!(slow.code, ErrorCode::Timeout);
         assert_eq!(slow.code.status().as_u16(), 503);
-        let quick = state.blocking(|| Ok(7)).await.expect("in time");
+        let quick = AppState::new(
+            LiveIndex::open(&data).expect("index"),
+            ServerConfig::default(),
+        )
+        .blocking(|| Ok(7))
+        .await
+        .expect("in time");
         assert_eq!(quick, 7);
     }
 }

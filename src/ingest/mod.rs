@@ -205,7 +205,6 @@ impl Prepared<'_> {
             file_warnings: decode_warnings(plan, survey.replacements),
             byte_len: bytes.len(),
             section: 0,
-            chars_before: 0,
             title_of_part_one: None,
         };
         let mut sectioner = Sectioner::new(
@@ -282,8 +281,6 @@ struct Builder<'a> {
     byte_len: usize,
     /// Documents made so far.
     section: u32,
-    /// Characters of the repaired text of the documents before.
-    chars_before: usize,
     /// The title of the first part of the section being cut into parts.
     title_of_part_one: Option<String>,
 }
@@ -328,7 +325,6 @@ impl Builder<'_> {
             }
         }
         self.section += 1;
-        let char_len = text.chars().count();
         let source = Source {
             path: self.path.to_string(),
             sha256: self.sha256.to_string(),
@@ -338,9 +334,8 @@ impl Builder<'_> {
             byte_range: section
                 .bytes
                 .map_or([0, self.byte_len], |r| [r.start, r.end]),
-            char_range: [self.chars_before, self.chars_before + char_len],
+            char_range: [section.chars.start, section.chars.end],
         };
-        self.chars_before += char_len + 1;
         Some(assemble(
             source,
             extracted,

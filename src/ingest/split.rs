@@ -41,6 +41,8 @@ pub struct Section {
     pub text: String,
     /// The source bytes it was decoded from, where the lines knew theirs.
     pub bytes: Option<Range<usize>>,
+    /// Its characters' positions in the whole text gathered.
+    pub chars: Range<usize>,
     /// 1 for a section in one piece; 2, 3 … for the further parts of a section longer than
     /// the limit, cut at a line break.
     pub part: u32,
@@ -62,6 +64,8 @@ pub struct Sectioner {
     seen_header: bool,
     at_line_start: bool,
     part: u32,
+    /// Characters pushed before the current section.
+    chars_before: usize,
 }
 
 impl Sectioner {
@@ -78,6 +82,7 @@ impl Sectioner {
             seen_header: false,
             at_line_start: true,
             part: 1,
+            chars_before: 0,
         }
     }
 
@@ -119,8 +124,11 @@ impl Sectioner {
 
     fn take(&mut self) -> Option<Section> {
         let mut text = std::mem::take(&mut self.current);
+        let all_chars = text.chars().count();
         let trimmed = text.len() - text.trim_end_matches(['\n', '\r']).len();
         text.truncate(text.len() - trimmed);
+        let start = self.chars_before;
+        self.chars_before += all_chars;
         let bytes = self.bytes.take().filter(|_| self.exact).map(|range| {
             range.start
                 ..range
@@ -129,9 +137,12 @@ impl Sectioner {
                     .max(range.start)
         });
         self.exact = true;
+        // The trimmed line breaks are one character (and byte) each in the text.
+        let chars = start..start + all_chars - trimmed;
         (!text.is_empty()).then_some(Section {
             text,
             bytes,
+            chars,
             part: self.part,
         })
     }
@@ -194,6 +205,12 @@ mod tests {
         assert_eq!(joined, text, "nothing is lost at a cut");
         for s in &sections {
             assert_eq!(&text[s.bytes.clone().unwrap()], s.text);
+            let chars: String = text
+                .chars()
+                .skip(s.chars.start)
+                .take(s.chars.len())
+                .collect();
+            assert_eq!(chars, s.text);
         }
         // A preface cut into parts does not swallow the first section.
         let long = format!("{}第一篇：甲\n正文\n", line.repeat(10));

@@ -487,9 +487,14 @@ fn connections_past_the_limit_wait_until_one_closes() {
         ..ServerConfig::default()
     });
     let address = server.base.trim_start_matches("http://");
-    let holder = TcpStream::connect(address).expect("connect");
-    // Let the server accept the first connection before the second arrives.
-    std::thread::sleep(Duration::from_millis(200));
+    // A first connection, answered (so accepted) and kept open.
+    let mut holder = TcpStream::connect(address).expect("connect");
+    holder
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut answer = [0u8; 512];
+    let n = holder.read(&mut answer).expect("answered");
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
     let mut waiting = TcpStream::connect(address).expect("the backlog takes it");
     waiting
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
