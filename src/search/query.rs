@@ -6,7 +6,7 @@
 //! 通知 OR 意见               either
 //! 通知 -转发  / NOT 转发      without
 //! (通知 OR 意见) 浦东        grouping
-//! title:双拥   issuer:浦东新区人民政府   number:浦府办[2010]98号   type:通知   subject:民政
+//! title:拥军   issuer:浦东新区人民政府   number:浦府办[2010]98号   type:通知   subject:民政
 //! year:2008   year:2006..2010   date:2008-01-01..2010-12-31   date:..2009-06
 //! 浦府辦(2010)98號          a document number, in any bracket form, anywhere in the query
 //! ```

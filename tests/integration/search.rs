@@ -380,3 +380,141 @@ fn sample_regulations_are_found_by_title_and_by_phrase() {
     assert!(title_mrr >= 0.95, "title MRR {title_mrr}");
     assert!(phrase_mrr >= 0.9, "phrase MRR {phrase_mrr}");
 }
+
+/// The seed's five documents as their golden files describe them: metadata from
+/// `expected-metadata.json`, text from `expected-repaired-simplified.txt` cut at its headers.
+struct Golden {
+    meta: Vec<serde_json::Value>,
+    texts: Vec<String>,
+}
+
+fn golden() -> Golden {
+    let meta: Vec<serde_json::Value> =
+        serde_json::from_str(&fixture("seed/expected-metadata.json")).expect("golden metadata");
+    let text = fixture("seed/expected-repaired-simplified.txt");
+    let mut texts: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if gongwen::ingest::split::is_section_header(line) || texts.is_empty() {
+            texts.push(String::new());
+        }
+        if let Some(current) = texts.last_mut() {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    assert_eq!((meta.len(), texts.len()), (5, 5));
+    Golden { meta, texts }
+}
+
+impl Golden {
+    /// The 1-based indexes of the documents for which `keep` holds.
+    fn which(&self, keep: impl Fn(&serde_json::Value, &str) -> bool) -> Vec<usize> {
+        (0..5)
+            .filter(|&i| keep(&self.meta[i], &self.texts[i]))
+            .map(|i| i + 1)
+            .collect()
+    }
+}
+
+fn strings(value: &serde_json::Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn year_of(meta: &serde_json::Value) -> Option<i32> {
+    let year = |v: &serde_json::Value| v.as_str().and_then(|d| d.get(..4)?.parse().ok());
+    year(&meta["date"])
+        .or_else(|| year(&meta["print_date"]))
+        .or_else(|| meta["doc_number_parts"]["year"].as_i64().map(|y| y as i32))
+}
+
+#[test]
+fn every_query_example_of_the_readme_finds_what_the_readme_says() {
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README");
+    let table = readme
+        .split("## Query language")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README's query language section");
+    let examples: Vec<String> = table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|row| {
+            let first = row.split('|').nth(1).unwrap_or("");
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let g = golden();
+    let contains = |t: &str, w: &str| t.contains(w);
+    let date = |m: &serde_json::Value| m["date"].as_str().map(str::to_string);
+    let expected = |q: &str| -> Option<Vec<usize>> {
+        Some(match q {
+            "拥军优属 春节" => g.which(|_, t| contains(t, "拥军优属") && contains(t, "春节")),
+            "\"拥军优属\"" => g.which(|_, t| contains(t, "拥军优属")),
+            "通知 OR 意见" => g.which(|_, t| contains(t, "通知") || contains(t, "意见")),
+            "通知 -转发" => g.which(|_, t| contains(t, "通知") && !contains(t, "转发")),
+            "NOT 转发" => g.which(|_, t| !contains(t, "转发")),
+            "(通知 OR 意见) 浦东" => {
+                g.which(|_, t| (contains(t, "通知") || contains(t, "意见")) && contains(t, "浦东"))
+            }
+            "title:拥军" => {
+                g.which(|m, _| m["title"].as_str().is_some_and(|t| t.contains("拥军")))
+            }
+            "issuer:浦东新区人民政府" => g.which(|m, _| {
+                strings(&m["issuers"]).contains(&"浦东新区人民政府")
+                    || strings(&m["issuer_aliases"]).contains(&"浦东新区人民政府")
+            }),
+            "number:浦府办[2010]98号" => {
+                g.which(|m, _| m["doc_number"] == "浦府办〔2010〕98号")
+            }
+            "type:通知" => g.which(|m, _| m["doc_type"] == "通知"),
+            "subject:民政" => g.which(|m, _| strings(&m["subject_words"]).contains(&"民政")),
+            "year:2008" => g.which(|m, _| year_of(m) == Some(2008)),
+            "year:2006..2010" => {
+                g.which(|m, _| year_of(m).is_some_and(|y| (2006..=2010).contains(&y)))
+            }
+            "date:2008-01-01..2010-12-31" => g.which(|m, _| {
+                date(m).is_some_and(|d| ("2008-01-01".."2011-01-01").contains(&d.as_str()))
+            }),
+            "date:..2009-06" => g.which(|m, _| date(m).is_some_and(|d| d.as_str() < "2009-07")),
+            "date:2008" => g.which(|m, _| date(m).is_some_and(|d| d.starts_with("2008"))),
+            "浦府辦(2010)98號" => g.which(|m, t| {
+                m["doc_number"] == "浦府办〔2010〕98号" || contains(t, "浦府办〔2010〕98号")
+            }),
+            _ => return None,
+        })
+    };
+    let index = seed_index();
+    let ids: Vec<String> = ingest_seed().into_iter().map(|d| d.id).collect();
+    assert!(examples.len() >= 17, "{examples:?}");
+    for q in &examples {
+        let want =
+            expected(q).unwrap_or_else(|| panic!("README example `{q}` has no expectation here"));
+        assert!(
+            !want.is_empty(),
+            "`{q}`: the golden files say nothing matches"
+        );
+        let response = run(index, q, Filters::default());
+        let mut got: Vec<usize> = response
+            .hits
+            .iter()
+            .filter_map(|h| ids.iter().position(|id| *id == h.id).map(|i| i + 1))
+            .collect();
+        if q.starts_with("浦府辦") {
+            assert_eq!(
+                got.first(),
+                Some(&1),
+                "`{q}`: the document bearing it first"
+            );
+        }
+        got.sort_unstable();
+        assert_eq!(got, want, "`{q}`");
+    }
+}
