@@ -1,13 +1,17 @@
-//! Bulk import throughput against segmentation alone, on the same cores and the same text.
+//! Bulk import throughput against a plain tantivy index and segmentation alone, on the same
+//! cores and the same text.
 //!
-//! Builds a corpus of at least 200 MB of policy text (generated at bench time, never
-//! committed), then measures in one run:
-//! 1. jieba-rs segmenting the folded text of every document (search mode, no HMM: what the
-//!    analyzer does), on all cores;
+//! Builds corpora of 100 and 200 MB of policy text (generated at bench time, never
+//! committed), then measures, interleaved in one run:
+//! 1. a plain tantivy index of the same files with the same kind of fields — jieba words with
+//!    frequencies and characters with positions (gongwen's tokenizers over the folded text),
+//!    the text stored — and nothing else: no repair, no metadata, no archive;
 //! 2. `gongwen import` of the corpus into a fresh data directory, in a child process: read,
-//!    decode, repair, extract, fold, segment, index, commit;
+//!    hash, decode, repair, extract, fold, segment, index, archive, commit;
+//! 3. jieba-rs segmenting the folded text of every document (search mode, no HMM: what the
+//!    analyzer does), on all cores;
 //!
-//! and reports MB/s, documents/s, the ratio of the two, the import's peak memory (its heap,
+//! and reports MB/s, documents/s, the ratio of the import to the plain index, the import's peak memory (its heap,
 //! sampled, and its peak RSS, which also counts index files mapped while segments merge) and
 //! the index size on disk. Run on two corpus sizes, the peak memory shows whether it follows
 //! the writer budget or the corpus. (The peak RSS of children is a maximum over every child
@@ -155,6 +159,57 @@ pub fn expected_documents(dir: &Path) -> u64 {
         .sum()
 }
 
+/// A plain tantivy index of `dir`'s files: words and characters of the folded text, the text
+/// stored, files read and folded on all cores. Returns its speed in MB/s.
+fn plain_index(dir: &Path) -> f64 {
+    use tantivy::schema::{IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
+    let indexed = |tokenizer: &str, record: IndexRecordOption| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record),
+        )
+    };
+    let mut schema = Schema::builder();
+    let words = schema.add_text_field(
+        "words",
+        indexed(gongwen::analysis::WORDS, IndexRecordOption::WithFreqs),
+    );
+    let chars = schema.add_text_field(
+        "chars",
+        indexed(
+            gongwen::analysis::CHARS,
+            IndexRecordOption::WithFreqsAndPositions,
+        ),
+    );
+    let stored = schema.add_text_field("text", STORED);
+    let target = tempfile::tempdir().expect("plain index dir");
+    let index = tantivy::Index::create_in_dir(target.path(), schema.build()).expect("index");
+    gongwen::analysis::register(&index, Default::default());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let writer: tantivy::IndexWriter = index
+        .writer_with_num_threads(threads, 256 * 1024 * 1024)
+        .expect("writer");
+    let started = Instant::now();
+    let bytes: usize = files(dir)
+        .par_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("UTF-8 corpus");
+            let folded = gongwen::lang::fold::fold_for_search(&text);
+            let mut doc = tantivy::TantivyDocument::default();
+            doc.add_text(words, &folded);
+            doc.add_text(chars, &folded);
+            doc.add_text(stored, &text);
+            writer.add_document(doc).expect("add");
+            text.len()
+        })
+        .sum();
+    let mut writer = writer;
+    writer.commit().expect("commit");
+    writer.wait_merging_threads().expect("merge");
+    bytes as f64 / 1e6 / started.elapsed().as_secs_f64()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -163,8 +218,9 @@ fn main() {
     for size in [100_000_000u64, 200_000_000] {
         let corpus = common::corpus(size);
         let mb = dir_size(&corpus) as f64 / 1e6;
-        let (segment, segment_hmm) = segmentation_only(&corpus);
+        let plain = plain_index(&corpus);
         let run = import(&corpus);
+        let (segment, segment_hmm) = segmentation_only(&corpus);
         assert_eq!(
             run.documents,
             expected_documents(&corpus),
@@ -172,6 +228,7 @@ fn main() {
         );
         let import_mbs = run.bytes as f64 / 1e6 / run.seconds;
         println!("corpus {mb:.0} MB, {cores} cores");
+        println!("  plain tantivy index, same fields: {plain:.1} MB/s");
         println!(
             "  jieba-rs segmentation alone: {segment:.1} MB/s as the analyzer runs it (no HMM), {segment_hmm:.1} MB/s with HMM"
         );
@@ -182,7 +239,8 @@ fn main() {
             run.documents
         );
         println!(
-            "  import / segmentation: {:.2} (against segmentation with HMM: {:.2})",
+            "  import / plain index: {:.2}; import / segmentation: {:.2} (against segmentation with HMM: {:.2})",
+            import_mbs / plain,
             import_mbs / segment,
             import_mbs / segment_hmm
         );

@@ -1,8 +1,9 @@
 //! Analysis: text → index tokens, for tantivy and for query building alike.
 //!
-//! Both analyzers read the *folded* text ([`fold_for_search`]: simplified, half width, lower
-//! case), which has exactly as many characters as the original, so every token's offsets point
-//! at the original characters and snippets highlight traditional text correctly.
+//! Both analyzers read *folded* text ([`fold_for_search`]: simplified, half width, lower
+//! case). The index is given each text folded once ([`crate::index`] folds a document's
+//! simplified text, character for character), and the tokenizers take it as it comes; query
+//! terms are folded by [`chars`] and [`query_words`] here.
 //!
 //! Two fields carry each text, for two different jobs:
 //!
@@ -15,7 +16,10 @@
 //!   query must match: a phrase of characters is found whatever jieba made of the surrounding
 //!   text (segmentation depends on context, and a word inside a longer word, or a single
 //!   character, is not a word token), and a quoted phrase matches exactly the adjacent
-//!   characters, never across punctuation.
+//!   characters, never across punctuation. A character's position is its index in the text,
+//!   which is also how snippets find the matches of a hit.
+//!
+//! [`fold_for_search`]: crate::lang::fold::fold_for_search
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,42 +33,28 @@ pub const WORDS: &str = "gongwen_words";
 /// Name under which the character analyzer is registered.
 pub const CHARS: &str = "gongwen_chars";
 
-/// A token with byte offsets into the original (unfolded) text.
+/// A token of a query term: its folded text and its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analyzed {
     pub text: String,
     pub position: usize,
-    pub from: usize,
-    pub to: usize,
 }
 
-/// A token as a range of the folded text, before its text is copied anywhere.
+/// A token as a range of the folded text it came from, and its position.
 #[derive(Debug, Clone)]
 struct Span {
-    folded: std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
     position: usize,
-    from: usize,
-    to: usize,
 }
 
-/// A text's folded form and its tokens.
-struct Spans {
-    folded: String,
-    spans: Vec<Span>,
-}
-
-impl Spans {
-    fn analyzed(self) -> Vec<Analyzed> {
-        self.spans
-            .into_iter()
-            .map(|s| Analyzed {
-                text: self.folded[s.folded].to_string(),
-                position: s.position,
-                from: s.from,
-                to: s.to,
-            })
-            .collect()
-    }
+fn analyzed(folded: &str, spans: Vec<Span>) -> Vec<Analyzed> {
+    spans
+        .into_iter()
+        .map(|s| Analyzed {
+            text: folded[s.range].to_string(),
+            position: s.position,
+        })
+        .collect()
 }
 
 /// Byte offset of every character of `text`, and the text's length at the end.
@@ -80,10 +70,9 @@ fn is_noise(token: &str) -> bool {
     !token.chars().any(fold::is_searchable)
 }
 
-fn word_spans(text: &str) -> Spans {
-    let folded = fold::fold_for_search(text);
-    let offsets = char_offsets(text);
-    let tokens = lexicon::jieba().cut_for_search(&folded, false);
+/// The word tokens of folded text.
+fn word_spans(folded: &str) -> Vec<Span> {
+    let tokens = lexicon::jieba().cut_for_search(folded, false);
     // jieba emits a word's sub-words right before the word: walking backwards, a token inside
     // the span of the word after it is one of its sub-words.
     let mut is_part = vec![false; tokens.len()];
@@ -108,10 +97,8 @@ fn word_spans(text: &str) -> Spans {
             continue;
         }
         spans.push(Span {
-            folded: token.byte_start..token.byte_end,
+            range: token.byte_start..token.byte_end,
             position,
-            from: offsets[token.start],
-            to: offsets[token.end],
         });
         if part {
             parts += 1;
@@ -123,22 +110,17 @@ fn word_spans(text: &str) -> Spans {
             parts = 0;
         }
     }
-    drop(tokens);
-    Spans { folded, spans }
+    spans
 }
 
-fn char_spans(text: &str) -> Spans {
-    let folded = fold::fold_for_search(text);
+/// The character tokens of folded text.
+fn char_spans(folded: &str) -> Vec<Span> {
     let mut spans = Vec::with_capacity(folded.len() / 3);
-    let mut chars = folded
-        .char_indices()
-        .zip(text.char_indices())
-        .enumerate()
-        .peekable();
-    while let Some((position, ((at, c), (from, _)))) = chars.next() {
+    let mut chars = folded.char_indices().enumerate().peekable();
+    while let Some((position, (at, c))) = chars.next() {
         let mut end = at + c.len_utf8();
         if c.is_ascii_alphanumeric() {
-            while let Some((_, ((next_at, next), _))) = chars.peek() {
+            while let Some((_, (next_at, next))) = chars.peek() {
                 if !next.is_ascii_alphanumeric() {
                     break;
                 }
@@ -148,17 +130,12 @@ fn char_spans(text: &str) -> Spans {
         } else if !fold::is_searchable(c) {
             continue;
         }
-        let to = chars
-            .peek()
-            .map_or(text.len(), |(_, (_, (next_from, _)))| *next_from);
         spans.push(Span {
-            folded: at..end,
+            range: at..end,
             position,
-            from,
-            to,
         });
     }
-    Spans { folded, spans }
+    spans
 }
 
 /// The distinct words of a typed term, as the segmenter reads them (without sub-words), in
@@ -178,12 +155,14 @@ pub fn query_words(text: &str) -> Vec<String> {
 /// The word tokens of `text` (what the tantivy tokenizer streams, for inspection in tests).
 #[cfg(test)]
 pub fn words(text: &str) -> Vec<Analyzed> {
-    word_spans(text).analyzed()
+    let folded = fold::fold_for_search(text);
+    analyzed(&folded, word_spans(&folded))
 }
 
-/// The character tokens of `text`.
+/// The character tokens of `text`, folded first.
 pub fn chars(text: &str) -> Vec<Analyzed> {
-    char_spans(text).analyzed()
+    let folded = fold::fold_for_search(text);
+    analyzed(&folded, char_spans(&folded))
 }
 
 /// Bytes of text a tokenizer has analysed: how far indexing has got, for the importer to
@@ -194,7 +173,7 @@ pub type Meter = Arc<AtomicU64>;
 /// A tantivy tokenizer over one of the analyzers above.
 #[derive(Clone)]
 pub struct GongwenTokenizer {
-    analyze: fn(&str) -> Spans,
+    analyze: fn(&str) -> Vec<Span>,
     token: Token,
     meter: Option<Meter>,
 }
@@ -225,7 +204,7 @@ impl GongwenTokenizer {
 
 /// The tokens of one text, handed to tantivy one at a time through a reused [`Token`].
 pub struct GongwenTokenStream<'a> {
-    folded: String,
+    folded: &'a str,
     spans: std::vec::IntoIter<Span>,
     token: &'a mut Token,
 }
@@ -233,14 +212,15 @@ pub struct GongwenTokenStream<'a> {
 impl Tokenizer for GongwenTokenizer {
     type TokenStream<'a> = GongwenTokenStream<'a>;
 
+    /// `text` is folded already (see the module's documentation).
     fn token_stream<'a>(&'a mut self, text: &'a str) -> GongwenTokenStream<'a> {
         self.token.reset();
-        let Spans { folded, spans } = (self.analyze)(text);
+        let spans = (self.analyze)(text);
         if let Some(meter) = &self.meter {
             meter.fetch_add(text.len() as u64, Ordering::Relaxed);
         }
         GongwenTokenStream {
-            folded,
+            folded: text,
             spans: spans.into_iter(),
             token: &mut self.token,
         }
@@ -253,10 +233,10 @@ impl TokenStream for GongwenTokenStream<'_> {
             return false;
         };
         self.token.text.clear();
-        self.token.text.push_str(&self.folded[next.folded]);
+        self.token.text.push_str(&self.folded[next.range.clone()]);
         self.token.position = next.position;
-        self.token.offset_from = next.from;
-        self.token.offset_to = next.to;
+        self.token.offset_from = next.range.start;
+        self.token.offset_to = next.range.end;
         self.token.position_length = 1;
         true
     }
@@ -302,13 +282,11 @@ mod tests {
     }
 
     #[test]
-    fn traditional_text_gets_simplified_tokens_with_original_offsets() {
-        let text = "擁軍優屬，浦東新區";
-        let tokens = words(text);
-        let yongjun = tokens.iter().find(|t| t.text == "拥军").expect("拥军");
-        assert_eq!(&text[yongjun.from..yongjun.to], "擁軍");
-        let pudong = tokens.iter().find(|t| t.text == "浦东").expect("浦东");
-        assert_eq!(&text[pudong.from..pudong.to], "浦東");
+    fn traditional_text_gets_simplified_tokens() {
+        let tokens = words("擁軍優屬，浦東新區");
+        let position = |w: &str| tokens.iter().find(|t| t.text == w).map(|t| t.position);
+        assert_eq!(position("拥军"), Some(0));
+        assert!(position("浦东") > position("拥军"), "{tokens:?}");
         assert!(tokens.iter().all(|t| t.text != "，"));
     }
 
@@ -327,8 +305,6 @@ mod tests {
                 ("abc", 11)
             ]
         );
-        let abc = tokens.last().unwrap();
-        assert_eq!(&"拥军、优属 2010年ＡＢＣ"[abc.from..abc.to], "ＡＢＣ");
     }
 
     #[test]
@@ -346,7 +322,6 @@ mod tests {
                 ("号", 11)
             ]
         );
-        assert_eq!(&text[tokens[3].from..tokens[3].to], "２０１０");
         let words = words("關於印發《辦法》的通知");
         assert!(words.iter().any(|t| t.text == "关于"), "{words:?}");
         assert!(words.iter().any(|t| t.text == "通知"));

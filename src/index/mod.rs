@@ -164,8 +164,8 @@ impl SearchIndex {
         })
     }
 
-    /// Bytes of text the character analyzer has processed for this index: with
-    /// [`analyzed_len`], how far the writer's indexing threads have got.
+    /// Bytes of text the character analyzer has processed for this index: with what [`add`]
+    /// returns, how far the writer's indexing threads have got.
     pub fn analyzed_bytes(&self) -> u64 {
         self.analyzed.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -254,11 +254,41 @@ impl SearchIndex {
 
     /// The [`Document`] kept in a stored tantivy document.
     pub fn stored_document(&self, stored: &TantivyDocument) -> Result<Document, IndexError> {
-        let json = stored
-            .get_first(self.fields.document)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| IndexError::Corrupt("no document field".to_string()))?;
-        serde_json::from_str(json).map_err(|e| IndexError::Corrupt(e.to_string()))
+        let corrupt = |e: serde_json::Error| IndexError::Corrupt(e.to_string());
+        let (json, text) = self.stored_parts(stored)?;
+        let mut value: serde_json::Value = serde_json::from_str(json).map_err(corrupt)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("text_simplified".into(), fold::to_simplified(text).into());
+            object.insert("text".into(), text.into());
+        }
+        serde_json::from_value(value).map_err(corrupt)
+    }
+
+    /// What a hit shows of a stored document: its metadata (any type that reads the fields
+    /// it needs from the document's JSON) and its text.
+    pub fn stored_hit<'a, T: serde::Deserialize<'a>>(
+        &self,
+        stored: &'a TantivyDocument,
+    ) -> Result<(T, &'a str), IndexError> {
+        let (json, text) = self.stored_parts(stored)?;
+        let meta = serde_json::from_str(json).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+        Ok((meta, text))
+    }
+
+    fn stored_parts<'a>(
+        &self,
+        stored: &'a TantivyDocument,
+    ) -> Result<(&'a str, &'a str), IndexError> {
+        let field = |field, name: &str| {
+            stored
+                .get_first(field)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| IndexError::Corrupt(format!("no {name} field")))
+        };
+        Ok((
+            field(self.fields.document, "document")?,
+            field(self.fields.text, "text")?,
+        ))
     }
 }
 
@@ -296,16 +326,27 @@ pub fn filing_year(doc: &Document) -> Option<i32> {
         .or(doc.doc_number_parts.as_ref().map(|p| p.year))
 }
 
-/// The index fields of `doc`.
-pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<TantivyDocument, IndexError> {
+/// `text`, in simplified characters already, folded for the analyzers.
+fn folded(simplified: &str) -> String {
+    simplified.chars().map(fold::fold_char).collect()
+}
+
+/// The index fields of `doc`, and the bytes of text the character analyzer will read.
+pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<(TantivyDocument, u64), IndexError> {
     let mut out = TantivyDocument::default();
+    let mut analyzed = 0;
     out.add_text(fields.id, &doc.id);
     if let Some(title) = &doc.title {
-        out.add_text(fields.title, title);
+        let title = folded(title);
+        analyzed += title.len();
+        out.add_text(fields.title, &title);
         out.add_text(fields.title_chars, title);
     }
-    out.add_text(fields.body, &doc.text);
-    out.add_text(fields.body_chars, &doc.text);
+    // Folded once, read by both analyzers.
+    let body = folded(&doc.text_simplified);
+    analyzed += body.len();
+    out.add_text(fields.body, &body);
+    out.add_text(fields.body_chars, body);
     for issuer in doc.issuers.iter().chain(&doc.issuer_aliases) {
         out.add_text(fields.issuer, fold::to_simplified(issuer));
     }
@@ -351,14 +392,21 @@ pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<TantivyDocument, In
     out.add_text(fields.source_sha256, &doc.source.sha256);
     out.add_i64(fields.source_section, i64::from(doc.source.section));
     out.add_text(fields.encoding, &doc.source.encoding);
-    let json = serde_json::to_string(doc).map_err(|e| IndexError::Corrupt(e.to_string()))?;
-    out.add_text(fields.document, json);
-    Ok(out)
+    out.add_text(fields.document, stored_json(doc)?);
+    out.add_text(fields.text, &doc.text);
+    Ok((out, analyzed as u64))
 }
 
-/// Bytes of `doc` the character analyzer will process when the document is indexed.
-pub fn analyzed_len(doc: &Document) -> u64 {
-    (doc.title.as_ref().map_or(0, String::len) + doc.text.len()) as u64
+/// The document as stored: its JSON without the text, which is stored beside it once (the
+/// simplified text is derived from it when the document is read).
+fn stored_json(doc: &Document) -> Result<String, IndexError> {
+    let corrupt = |e: serde_json::Error| IndexError::Corrupt(e.to_string());
+    let mut value = serde_json::to_value(doc).map_err(corrupt)?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("text");
+        object.remove("text_simplified");
+    }
+    serde_json::to_string(&value).map_err(corrupt)
 }
 
 /// How much of a file the index holds.
@@ -396,20 +444,22 @@ pub fn delete_file(writer: &IndexWriter, fields: &Fields, sha256: &str) {
 }
 
 /// Adds `doc`, which the caller has found not to be indexed yet (see [`file_state`]);
-/// `last_of_file` marks the file complete. No delete is queued for it: tantivy keeps every
-/// pending delete in memory until the segments it may touch are merged.
+/// `last_of_file` marks the file complete. Returns the bytes of text the index's character
+/// analyzer will read for it (see [`SearchIndex::analyzed_bytes`]). No delete is queued for
+/// it: tantivy keeps every pending delete in memory until the segments it may touch are
+/// merged.
 pub fn add(
     writer: &IndexWriter,
     fields: &Fields,
     doc: &Document,
     last_of_file: bool,
-) -> Result<(), IndexError> {
-    let mut fields_of_doc = to_tantivy(doc, fields)?;
+) -> Result<u64, IndexError> {
+    let (mut fields_of_doc, analyzed) = to_tantivy(doc, fields)?;
     if last_of_file {
         fields_of_doc.add_text(fields.file_complete, &doc.source.sha256);
     }
     writer.add_document(fields_of_doc)?;
-    Ok(())
+    Ok(analyzed)
 }
 
 #[cfg(test)]

@@ -178,6 +178,7 @@ pub struct Fields {
     pub doc_type_facet: Field,
     pub subject_facet: Field,
     pub document: Field,
+    pub text: Field,
 }
 
 impl Fields {
@@ -217,6 +218,7 @@ impl Fields {
             doc_type_facet: f("doc_type_facet")?,
             subject_facet: f("subject_facet")?,
             document: f("document")?,
+            text: f("text")?,
         })
     }
 }

@@ -103,7 +103,8 @@ pub fn plan(bytes: &[u8], file_name: &str) -> Result<Plan, DecodeError> {
     if let Some(format) = binary_format(bytes) {
         return Err(DecodeError::Binary(format.to_string()));
     }
-    if let Some(encoding) = utf16_without_bom(bytes) {
+    let valid_utf8 = std::str::from_utf8(bytes).is_ok();
+    if let Some(encoding) = utf16_without_bom(bytes, valid_utf8) {
         return Ok(whatwg(encoding, bytes, EncodingSource::Guessed, 0));
     }
     if has_nul_or_controls(bytes) {
@@ -111,7 +112,7 @@ pub fn plan(bytes: &[u8], file_name: &str) -> Result<Plan, DecodeError> {
             "control bytes that no text encoding produces".to_string(),
         ));
     }
-    if std::str::from_utf8(bytes).is_ok() {
+    if valid_utf8 {
         if is_hz(bytes) {
             return Ok(Plan {
                 encoding: "HZ-GB-2312".to_string(),
@@ -335,7 +336,11 @@ impl<'a> Iterator for Lines<'a> {
                 let _ = decoder.decode_to_string(raw, &mut out, last);
                 Cow::Owned(out)
             }
-            _ => String::from_utf8_lossy(raw),
+            // Validating is cheap; replacing is only for the few lines that need it.
+            _ => match std::str::from_utf8(raw) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(raw),
+            },
         };
         if end == line_end {
             self.line = None;
@@ -538,7 +543,7 @@ fn has_nul_or_controls(bytes: &[u8]) -> bool {
 
 /// UTF-16 without a BOM: one byte of most code units is zero (ASCII), or the code units are
 /// mostly CJK and the text is far more plausible than as GB18030.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+fn utf16_without_bom(bytes: &[u8], valid_utf8: bool) -> Option<&'static Encoding> {
     if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
@@ -561,7 +566,7 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     if let Some(encoding) = candidate {
         return decodes_cleanly(encoding, sample).then_some(encoding);
     }
-    if std::str::from_utf8(bytes).is_ok() {
+    if valid_utf8 {
         return None;
     }
     let as_gb = plausibility_of(GB18030, sample);

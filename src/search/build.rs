@@ -9,6 +9,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
+use super::exclusion::Excluded;
 use super::query::{MAX_WORDS, Node};
 use super::{BuiltQuery, Filters};
 use crate::analysis;
@@ -41,7 +42,7 @@ pub fn build(fields: &Fields, node: Option<&Node>, filters: &Filters) -> BuiltQu
             Node::Not(inner) => {
                 clauses.push((Occur::Must, Box::new(AllQuery)));
                 if let Some(q) = builder.node(inner, true) {
-                    clauses.push((Occur::MustNot, q));
+                    clauses.push((Occur::MustNot, excluded(q)));
                 }
             }
             node => {
@@ -77,6 +78,11 @@ fn term(field: Field, text: &str) -> Q {
         Term::from_field_text(field, text),
         IndexRecordOption::WithFreqs,
     ))
+}
+
+/// `query` on the excluding side of a boolean query (see [`Excluded`]).
+fn excluded(query: Q) -> Q {
+    Box::new(Excluded::new(query))
 }
 
 fn boosted(query: Q, boost: f32) -> Q {
@@ -125,7 +131,7 @@ impl Builder<'_> {
                     match child {
                         Node::Not(inner) => {
                             if let Some(q) = self.node(inner, !negated) {
-                                clauses.push((Occur::MustNot, q));
+                                clauses.push((Occur::MustNot, excluded(q)));
                             }
                         }
                         child => {
@@ -155,7 +161,7 @@ impl Builder<'_> {
                 let q = self.node(inner, !negated)?;
                 Some(Box::new(BooleanQuery::new(vec![
                     (Occur::Must, Box::new(AllQuery)),
-                    (Occur::MustNot, q),
+                    (Occur::MustNot, excluded(q)),
                 ])))
             }
         }

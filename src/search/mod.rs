@@ -15,6 +15,7 @@
 //! Ties in relevance are broken by date, newest first.
 
 mod build;
+mod exclusion;
 pub mod query;
 pub mod snippet;
 
@@ -123,6 +124,18 @@ pub struct Hit {
     pub snippet: String,
     /// Relevance score; `null` when sorted by date.
     pub score: Option<f32>,
+}
+
+/// The fields of a stored document a hit shows.
+#[derive(serde::Deserialize)]
+struct HitMeta {
+    id: String,
+    title: Option<String>,
+    issuers: Vec<String>,
+    doc_number: Option<String>,
+    date: Option<IsoDate>,
+    doc_type: Option<String>,
+    subject_words: Vec<String>,
 }
 
 /// Counts per value, over all matching documents.
@@ -284,16 +297,22 @@ fn search_with_facets(
             .into_iter()
             .map(|(score, address)| {
                 let stored: TantivyDocument = searcher.doc(address)?;
-                let doc = index.stored_document(&stored)?;
+                let (meta, text): (HitMeta, &str) = index.stored_hit(&stored)?;
+                let matches = snippet::match_positions(
+                    &searcher,
+                    address,
+                    fields.body_chars,
+                    &built.highlights,
+                )?;
                 Ok(Hit {
-                    snippet: snippet::snippet(&doc.text, &doc.text_simplified, &built.highlights),
-                    id: doc.id,
-                    title: doc.title,
-                    issuers: doc.issuers,
-                    doc_number: doc.doc_number,
-                    date: doc.date,
-                    doc_type: doc.doc_type,
-                    subject_words: doc.subject_words,
+                    snippet: snippet::snippet(text, &matches, &built.highlights),
+                    id: meta.id,
+                    title: meta.title,
+                    issuers: meta.issuers,
+                    doc_number: meta.doc_number,
+                    date: meta.date,
+                    doc_type: meta.doc_type,
+                    subject_words: meta.subject_words,
                     score,
                 })
             })

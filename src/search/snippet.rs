@@ -1,48 +1,112 @@
 //! Snippets: a window of the original text around the matched terms, `<mark>`ed, the rest
 //! HTML-escaped.
 //!
-//! Matching follows the character analyzer of the index (one token per Han character or
+//! Where the terms matched comes from the index, not from the text: the character field
+//! keeps each character's position, which is its index in the text, so [`match_positions`]
+//! reads the first positions of each term in the hit and the window is cut out of the text
+//! around them; only those few hundred characters are folded and looked through. A hit costs
+//! the same however long its document.
+//!
+//! Marking follows the character analyzer of the index (one token per Han character or
 //! Latin/digit run, punctuation a gap of one), so a term typed in simplified characters marks
-//! the traditional characters it matched, and `浦府办[2010]98号` marks `浦府辦〔2010〕98號`. The
-//! document's simplified text (kept beside the original, character for character) spares
-//! converting it again for every hit.
+//! the traditional characters it matched, and `浦府办[2010]98号` marks `浦府辦〔2010〕98號`.
 
 use std::collections::HashMap;
+
+use tantivy::postings::Postings;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use crate::analysis::{self, Analyzed};
 use crate::lang::fold;
 
 /// Characters of context shown around the matches.
 const WINDOW_CHARS: usize = 120;
-/// Distinct terms marked, at most: a query cannot make every hit scan its text once per term.
+/// Characters shown before the first match of the window.
+const LEAD_CHARS: usize = 20;
+/// Distinct terms marked, at most.
 pub const MAX_TERMS: usize = 32;
 /// Tokens of one term matched, at most: a longer term is marked by its words, which the query
 /// also lists, so a pasted page costs no more to mark than a sentence.
 const MAX_TERM_TOKENS: usize = 32;
+/// Positions of one term read, at most: the snippet comes from the first matches.
+const MAX_MATCHES_PER_TERM: usize = 64;
 
-/// Characters of a text looked at for matches, at most: the snippet comes from its first
-/// matches, and a hit on a very long document costs no more than one on a long one.
-const MAX_SCANNED_CHARS: usize = 32 * 1024;
-
-/// The first `chars` characters of `text`.
-fn head(text: &str, chars: usize) -> &str {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text, |(end, _)| &text[..end])
+/// Where `terms` occur in the document at `address`, as (character position, term index)
+/// pairs sorted by position, read from `field` (a character field with positions). A term
+/// of several tokens occurs where all of them stand at their relative positions.
+pub fn match_positions(
+    searcher: &Searcher,
+    address: DocAddress,
+    field: Field,
+    terms: &[String],
+) -> tantivy::Result<Vec<(usize, usize)>> {
+    let inverted = searcher
+        .segment_reader(address.segment_ord)
+        .inverted_index(field)?;
+    let mut found = Vec::new();
+    let mut positions: Vec<u32> = Vec::new();
+    for (index, pattern) in patterns(terms).iter().enumerate() {
+        let mut starts: Option<Vec<u32>> = None;
+        for token in pattern {
+            let term = Term::from_field_text(field, &token.text);
+            let Some(mut postings) =
+                inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
+            else {
+                starts = Some(Vec::new());
+                break;
+            };
+            if postings.seek(address.doc_id) != address.doc_id {
+                starts = Some(Vec::new());
+                break;
+            }
+            let offset = (token.position - pattern[0].position) as u32;
+            postings.positions(&mut positions);
+            let here: Vec<u32> = positions
+                .iter()
+                .filter_map(|p| p.checked_sub(offset))
+                .collect();
+            starts = Some(match starts {
+                None => here,
+                Some(previous) => previous
+                    .into_iter()
+                    .filter(|p| here.binary_search(p).is_ok())
+                    .collect(),
+            });
+            if starts.as_ref().is_some_and(Vec::is_empty) {
+                break;
+            }
+        }
+        found.extend(
+            starts
+                .unwrap_or_default()
+                .into_iter()
+                .take(MAX_MATCHES_PER_TERM)
+                .map(|p| (p as usize, index)),
+        );
+    }
+    found.sort_unstable();
+    Ok(found)
 }
 
-/// A snippet of `text` with every occurrence of `terms` marked. `simplified` is `text` in
-/// simplified characters, character for character. One pass over the start of the text,
-/// whatever the number of terms.
-pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
-    let scanned = head(text, MAX_SCANNED_CHARS);
-    let simplified = head(simplified, MAX_SCANNED_CHARS);
-    let folded: Vec<char> = if simplified.chars().count() == scanned.chars().count() {
-        simplified.chars().map(fold::fold_char).collect()
-    } else {
-        fold::fold_for_search(scanned).chars().collect()
-    };
-    let offsets = analysis::char_offsets(scanned);
+/// A snippet of `text`: the window that holds the most distinct terms among those starting a
+/// little before one of `matches` (as [`match_positions`] gives them; the start of the text
+/// when there are none), with every occurrence of `terms` in it marked.
+pub fn snippet(text: &str, matches: &[(usize, usize)], terms: &[String]) -> String {
+    let start_char = window_start(matches);
+    let mut bounds = text.char_indices().map(|(i, _)| i).skip(start_char);
+    let start = bounds.next().unwrap_or(text.len());
+    let end = bounds.nth(WINDOW_CHARS - 1).unwrap_or(text.len());
+    let window = &text[start..end];
+    // Folded character for character (context-free), so positions in the window stay put.
+    let folded: Vec<char> = window
+        .chars()
+        .map(|c| fold::fold_char(fold::simplify_char(c)))
+        .collect();
+    let offsets: Vec<usize> = analysis::char_offsets(window)
+        .into_iter()
+        .map(|o| start + o)
+        .collect();
     let patterns = patterns(terms);
     let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
     for (index, pattern) in patterns.iter().enumerate() {
@@ -50,21 +114,36 @@ pub fn snippet(text: &str, simplified: &str, terms: &[String]) -> String {
             by_lead.entry(lead).or_default().push(index);
         }
     }
-    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
-    for (start, c) in folded.iter().enumerate() {
-        let Some(candidates) = by_lead.get(c) else {
-            continue;
-        };
-        for &index in candidates {
-            if let Some(end) = occurs_at(&folded, start, &patterns[index]) {
-                spans.push((offsets[start], offsets[end], index));
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (at, c) in folded.iter().enumerate() {
+        for &index in by_lead.get(c).into_iter().flatten() {
+            if let Some(end) = occurs_at(&folded, at, &patterns[index]) {
+                spans.push((offsets[at], offsets[end]));
             }
         }
     }
     spans.sort_unstable();
-    let merged = merge(&spans);
-    let (start, end) = window(&offsets, &spans);
-    render(text, start, end, &merged)
+    render(text, start, end, &merge(&spans))
+}
+
+/// The character the window starts at: a little before the match (among the first ones)
+/// whose window of [`WINDOW_CHARS`] holds the most distinct terms, the earliest among equals.
+fn window_start(matches: &[(usize, usize)]) -> usize {
+    let mut best: Option<(usize, usize)> = None;
+    for &(position, _) in matches {
+        let start = position.saturating_sub(LEAD_CHARS);
+        let mut distinct: Vec<usize> = matches
+            .iter()
+            .filter(|(p, _)| (start..start + WINDOW_CHARS).contains(p))
+            .map(|&(_, term)| term)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if best.is_none_or(|(count, _)| distinct.len() > count) {
+            best = Some((distinct.len(), start));
+        }
+    }
+    best.map_or(0, |b| b.1)
 }
 
 /// The character tokens of each distinct term, at most [`MAX_TERMS`] of them, each cut to
@@ -115,52 +194,15 @@ fn occurs_at(folded: &[char], start: usize, pattern: &[Analyzed]) -> Option<usiz
 }
 
 /// Overlapping spans joined.
-fn merge(spans: &[(usize, usize, usize)]) -> Vec<(usize, usize)> {
+fn merge(spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let mut merged: Vec<(usize, usize)> = Vec::new();
-    for &(from, to, _) in spans {
+    for &(from, to) in spans {
         match merged.last_mut() {
             Some(last) if from <= last.1 => last.1 = last.1.max(to),
             _ => merged.push((from, to)),
         }
     }
     merged
-}
-
-/// Match sites weighed as the start of the window, at most: the first ones, so a text full of
-/// matches costs no more than one with a few.
-const MAX_WINDOWS_WEIGHED: usize = 256;
-
-/// The byte window to show: the one of [`WINDOW_CHARS`] characters, starting a little before
-/// one of the first [`MAX_WINDOWS_WEIGHED`] matches, that holds the most distinct terms (the
-/// earliest among equals). `offsets` are the
-/// byte offsets of the text's characters and its end; `spans` are sorted.
-fn window(offsets: &[usize], spans: &[(usize, usize, usize)]) -> (usize, usize) {
-    let char_at = |byte: usize| offsets.partition_point(|&b| b < byte);
-    let byte_at = |index: usize| offsets[index.min(offsets.len() - 1)];
-    let mut best: Option<(usize, usize)> = None;
-    let mut last_start = None;
-    for &(from, _, _) in spans.iter().take(MAX_WINDOWS_WEIGHED) {
-        let start_char = char_at(from).saturating_sub(20);
-        if last_start == Some(start_char) {
-            continue;
-        }
-        last_start = Some(start_char);
-        let (start, end) = (byte_at(start_char), byte_at(start_char + WINDOW_CHARS));
-        let first = spans.partition_point(|s| s.0 < start);
-        let mut distinct: Vec<usize> = spans[first..]
-            .iter()
-            .take_while(|s| s.0 < end)
-            .filter(|s| s.1 <= end)
-            .map(|s| s.2)
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if best.is_none_or(|(count, _)| distinct.len() > count) {
-            best = Some((distinct.len(), start_char));
-        }
-    }
-    let start_char = best.map_or(0, |b| b.1);
-    (byte_at(start_char), byte_at(start_char + WINDOW_CHARS))
 }
 
 fn render(text: &str, start: usize, end: usize, marks: &[(usize, usize)]) -> String {
@@ -205,14 +247,20 @@ fn escape_into(out: &mut String, text: &str) {
 mod tests {
     use super::*;
 
+    /// The character position of `needle` in `text`, as the index would record it.
+    fn at(text: &str, needle: &str) -> usize {
+        let folded = fold::fold_for_search(text);
+        let byte = folded.find(needle).expect("in the text");
+        folded[..byte].chars().count()
+    }
+
     #[test]
     fn traditional_text_is_marked_for_simplified_terms() {
         let text = "浦府辦〔2010〕98號\n關于做好擁軍優屬工作的通知";
-        let simplified = fold::to_simplified(text);
         let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
-        let s = snippet(text, &simplified, &terms);
+        let matches = [(0, 1), (at(text, "拥军优属"), 0)];
         assert_eq!(
-            s,
+            snippet(text, &matches, &terms),
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
         );
     }
@@ -220,7 +268,7 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snippet(&text, &text, &["通知".to_string()]);
+        let s = snippet(&text, &[(at(&text, "通知"), 0)], &["通知".to_string()]);
         assert!(s.starts_with('…') && s.ends_with('…'));
         assert!(s.contains("&lt;b&gt;<mark>通知</mark>&lt;/b&gt;"), "{s}");
         assert!(s.chars().count() < 200);
@@ -228,34 +276,47 @@ mod tests {
 
     #[test]
     fn no_match_shows_the_beginning() {
-        let s = snippet("第一条 为了规范", "第一条 为了规范", &[]);
-        assert_eq!(s, "第一条 为了规范");
+        assert_eq!(snippet("第一条 为了规范", &[], &[]), "第一条 为了规范");
     }
 
     #[test]
     fn digit_runs_match_whole() {
-        let s = snippet("1989年和89年", "1989年和89年", &["89年".to_string()]);
+        let text = "1989年和89年";
+        let s = snippet(text, &[(at(text, "和") + 1, 0)], &["89年".to_string()]);
         assert_eq!(s, "1989年和<mark>89年</mark>");
     }
 
     #[test]
-    fn repeated_and_excess_terms_are_marked_once_in_one_pass() {
+    fn repeated_and_excess_terms_are_one_pattern_each() {
         let text = "的".repeat(2_000);
         let mut terms = vec!["的".repeat(1_000)];
         terms.extend(std::iter::repeat_n("的".to_string(), 1_000));
         assert_eq!(patterns(&terms).len(), 2);
         let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
         assert_eq!(patterns(&many).len(), MAX_TERMS);
-        let s = snippet(&text, &text, &terms);
+        let s = snippet(&text, &[(0, 0)], &terms);
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 
     #[test]
-    fn only_the_start_of_a_very_long_text_is_scanned() {
-        let early = format!("{}通知{}", "前".repeat(100), "后".repeat(MAX_SCANNED_CHARS));
-        assert!(snippet(&early, &early, &["通知".to_string()]).contains("<mark>通知</mark>"));
-        let late = format!("{}通知", "前".repeat(MAX_SCANNED_CHARS));
-        let s = snippet(&late, &late, &["通知".to_string()]);
-        assert!(!s.contains("<mark>") && s.ends_with('…'), "{s}");
+    fn a_match_deep_in_a_long_text_is_shown_around_it() {
+        let text = format!("{}关于通知{}", "前".repeat(500_000), "后".repeat(500));
+        let s = snippet(&text, &[(500_002, 0)], &["通知".to_string()]);
+        assert!(
+            s.starts_with('…') && s.contains("关于<mark>通知</mark>"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn the_window_with_the_most_terms_wins() {
+        let text = format!("甲{}乙丙", "前".repeat(300));
+        let matches = [(0, 0), (301, 1), (302, 2)];
+        let terms = ["甲".to_string(), "乙".to_string(), "丙".to_string()];
+        let s = snippet(&text, &matches, &terms);
+        assert!(
+            s.contains("<mark>乙</mark><mark>丙</mark>") || s.contains("<mark>乙丙</mark>"),
+            "{s}"
+        );
     }
 }

@@ -34,9 +34,7 @@ use serde::Serialize;
 use tantivy::IndexWriter;
 use utoipa::ToSchema;
 
-use crate::index::{
-    FileState, IndexError, LiveIndex, SearchIndex, add, analyzed_len, delete_file, file_state,
-};
+use crate::index::{FileState, IndexError, LiveIndex, SearchIndex, add, delete_file, file_state};
 use crate::ingest::{Pipeline, Prepared};
 use crate::model::Document;
 use crate::store::{Archive, DataDir, StoreError};
@@ -510,9 +508,9 @@ impl Run<'_> {
                         while sent.saturating_sub(index.analyzed_bytes()) > MAX_BYTES_IN_FLIGHT {
                             std::thread::sleep(Duration::from_millis(2));
                         }
-                        add(writer, index.fields(), &doc, end.is_some())?;
-                        sent += analyzed_len(&doc);
-                        bytes_since_commit += analyzed_len(&doc);
+                        let analyzed = add(writer, index.fields(), &doc, end.is_some())?;
+                        sent += analyzed;
+                        bytes_since_commit += analyzed;
                         report.documents_indexed += 1;
                         since_commit += 1;
                         if self.collect {

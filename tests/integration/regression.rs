@@ -516,3 +516,47 @@ fn connections_past_the_limit_wait_until_one_closes() {
         .expect("answered once the first closed");
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn a_negated_phrase_over_several_segments_excludes_exactly() {
+    // Two commits, two segments; the phrase matches only in the first, so its scorer runs out
+    // there while the documents to exclude from go on (tantivy#2811 aborted debug builds).
+    let dir = tempfile::tempdir().expect("data dir");
+    let data = gongwen::store::DataDir::new(dir.path());
+    let live = gongwen::index::LiveIndex::open(&data).expect("index");
+    let writes = gongwen::write::Writes::new(data, gongwen::write::WriteOptions::default());
+    writes
+        .import(
+            &live,
+            &[crate::support::repo_path("corpus")],
+            &gongwen::write::Quiet,
+        )
+        .expect("import");
+    for n in 0..3 {
+        let text = format!("关于第{n}批绿化养护的通知\n各区县：\n请遵照执行。\n");
+        writes
+            .upload(&live, &format!("{n}.txt"), text.into_bytes().into())
+            .expect("upload");
+    }
+    let index = live.get();
+    let total = |q: &str| {
+        gongwen::search::search(
+            &index,
+            &gongwen::search::SearchRequest {
+                q: q.to_string(),
+                ..Default::default()
+            },
+        )
+        .expect("search")
+        .total
+    };
+    let all = index.num_docs() as usize;
+    assert_eq!(all, 8);
+    let with = total("\"拥军优属\"");
+    assert!(with > 0);
+    assert_eq!(total("NOT \"拥军优属\""), all - with);
+    assert_eq!(
+        total("通知 -\"拥军优属\""),
+        total("通知") - total("通知 \"拥军优属\"")
+    );
+}

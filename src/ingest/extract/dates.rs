@@ -14,47 +14,63 @@ pub struct FoundDate {
 
 const CHINESE_DIGITS: &str = "〇零一二三四五六七八九";
 
-/// Every valid `年月日` date in `text`.
+/// Every valid `年月日` date in `text`. Only the places around each `年` are looked at.
 pub fn find_dates(text: &str) -> Vec<FoundDate> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut found = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        match date_at(&chars, i) {
-            Some((date, end)) => {
-                found.push(FoundDate {
-                    date,
-                    start: chars[i].0,
-                    end: chars.get(end).map_or(text.len(), |c| c.0),
-                });
-                i = end;
-            }
-            None => i += 1,
+    let mut searched_to = 0;
+    for (nian, _) in text.match_indices('年') {
+        if nian < searched_to {
+            continue;
+        }
+        // The four characters before 年, and the one before them (which must not be part of
+        // the year).
+        let before: Vec<(usize, char)> = text[searched_to..nian]
+            .char_indices()
+            .rev()
+            .take(5)
+            .map(|(i, c)| (searched_to + i, c))
+            .collect();
+        if before.len() < 4 || before.get(4).is_some_and(|&(_, c)| is_year_char(c)) {
+            continue;
+        }
+        let start = before[3].0;
+        let chars: Vec<(usize, char)> = text[start..]
+            .char_indices()
+            .take(DATE_CHARS)
+            .map(|(i, c)| (start + i, c))
+            .collect();
+        if let Some((date, end)) = date_at(&chars) {
+            let end = chars.get(end).map_or(text.len(), |c| c.0);
+            found.push(FoundDate { date, start, end });
+            searched_to = end;
         }
     }
     found
 }
 
-/// A date starting at `chars[i]`, and the index after `日`.
-fn date_at(chars: &[(usize, char)], i: usize) -> Option<(IsoDate, usize)> {
-    let is_year_char = |c: char| fold::ascii_digit(c).is_some() || CHINESE_DIGITS.contains(c);
-    if i > 0 && is_year_char(chars[i - 1].1) {
-        return None;
-    }
+/// The most characters a date takes: `二〇一〇年十二月三十一日`.
+const DATE_CHARS: usize = 14;
+
+fn is_year_char(c: char) -> bool {
+    fold::ascii_digit(c).is_some() || CHINESE_DIGITS.contains(c)
+}
+
+/// A date at the start of `chars` (four year characters, then 年), and the index after `日`.
+fn date_at(chars: &[(usize, char)]) -> Option<(IsoDate, usize)> {
     let run = |from: usize, pred: &dyn Fn(char) -> bool| -> usize {
         chars[from.min(chars.len())..]
             .iter()
             .take_while(|c| pred(c.1))
             .count()
     };
-    let year_len = run(i, &is_year_char);
-    if year_len != 4 || chars.get(i + year_len).map(|c| c.1) != Some('年') {
+    let year_len = run(0, &is_year_char);
+    if year_len != 4 || chars.get(year_len).map(|c| c.1) != Some('年') {
         return None;
     }
-    let year = number(&chars[i..i + year_len])?;
+    let year = number(&chars[..year_len])?;
     let is_part_char =
         |c: char| fold::ascii_digit(c).is_some() || "〇零一二三四五六七八九十".contains(c);
-    let m_start = i + year_len + 1;
+    let m_start = year_len + 1;
     let m_len = run(m_start, &is_part_char);
     if m_len == 0 || m_len > 3 || chars.get(m_start + m_len).map(|c| c.1) != Some('月') {
         return None;
@@ -105,5 +121,10 @@ mod tests {
         assert_eq!(dates("于2011年2月20日前，2011年元旦"), ["2011-02-20"]);
         assert_eq!(dates("2010年2月30日"), Vec::<String>::new());
         assert_eq!(dates("12010年1月1日"), Vec::<String>::new());
+        assert_eq!(
+            dates("2008年3月19日和2009年二月一日、二〇一〇年"),
+            ["2008-03-19", "2009-02-01"]
+        );
+        assert_eq!(dates("年2008年年3月1日"), Vec::<String>::new());
     }
 }

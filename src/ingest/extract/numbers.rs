@@ -15,27 +15,48 @@ const CLOSE_BRACKETS: &[char] = &[
     '〕', ']', ')', '）', '】', '］', '〗', '﹞', '?', '？', '}', '｝',
 ];
 
-/// Every document number in `text`, each with its byte range.
+/// Every document number in `text`, each with its byte range. Only the places around an
+/// opening bracket are looked at, in a window of the characters a number can span.
 pub fn find_all(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
     let mut found = Vec::new();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if let Some((end, number)) = match_at(&chars, i) {
-            // Widen the prefix leftwards over Han characters (at most 12).
-            let start_char = prefix_start(&chars, i);
-            let start = chars[start_char].0;
-            let end_byte = chars.get(end).map_or(text.len(), |c| c.0);
-            let prefix: String = chars[start_char..i].iter().map(|c| c.1).collect();
-            let prefix = fold::to_simplified(&prefix);
-            found.push((start..end_byte, DocNumber::new(prefix, number.0, number.1)));
-            i = end;
-        } else {
-            i += 1;
+    if !text.contains(['号', '號']) {
+        return found;
+    }
+    let mut searched_to = 0;
+    for (bracket, c) in text.char_indices() {
+        if bracket < searched_to || !OPEN_BRACKETS.contains(&c) {
+            continue;
         }
+        let mut window: Vec<(usize, char)> = text[searched_to..bracket]
+            .char_indices()
+            .rev()
+            .take(MAX_PREFIX_CHARS)
+            .map(|(i, c)| (searched_to + i, c))
+            .collect();
+        window.reverse();
+        let at = window.len();
+        window.extend(
+            text[bracket..]
+                .char_indices()
+                .take(NUMBER_CHARS)
+                .map(|(i, c)| (bracket + i, c)),
+        );
+        let Some((end, number)) = match_at(&window, at) else {
+            continue;
+        };
+        let start_char = prefix_start(&window, at);
+        let start = window[start_char].0;
+        let end_byte = window.get(end).map_or(text.len(), |c| c.0);
+        let prefix: String = window[start_char..at].iter().map(|c| c.1).collect();
+        let prefix = fold::to_simplified(&prefix);
+        found.push((start..end_byte, DocNumber::new(prefix, number.0, number.1)));
+        searched_to = end_byte;
     }
     found
 }
+
+/// The most characters from the opening bracket to 号: `〔2010〕第123456号`.
+const NUMBER_CHARS: usize = 16;
 
 /// The first character index of the prefix (机关代字) ending just before `bracket`. In running
 /// text the prefix follows other words, so it stops at characters that do not occur in

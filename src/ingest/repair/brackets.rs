@@ -104,35 +104,54 @@ const DIGIT_NUMERALS: &str = "一二三四五六七八九";
 
 /// Four-character Chinese-numeral years whose zeros are look-alikes.
 pub fn normalise_date_zeros(text: &str, log: &mut RepairLog) -> String {
-    if !text.contains('年') {
-        return text.to_string();
-    }
-    let mut chars: Vec<char> = text.chars().collect();
-    let mut fixed = 0;
-    for end in 4..chars.len() {
-        if chars[end] != '年' {
+    let is_digit_or_zero = |c: &char| DIGIT_NUMERALS.contains(*c) || ZERO_LOOKALIKES.contains(c);
+    // Only the four characters before each 年 are looked at.
+    let mut years: Vec<usize> = Vec::new();
+    for (nian, _) in text.match_indices('年') {
+        let before: Vec<(usize, char)> = text[..nian].char_indices().rev().take(5).collect();
+        if before.len() < 4 {
             continue;
         }
-        let year = &chars[end - 4..end];
-        let is_digit_or_zero =
-            |c: &char| DIGIT_NUMERALS.contains(*c) || ZERO_LOOKALIKES.contains(c);
-        let preceded_by_digit = end > 4 && is_digit_or_zero(&chars[end - 5]);
+        let year: Vec<char> = before[..4].iter().map(|&(_, c)| c).collect();
+        let preceded_by_digit = before.get(4).is_some_and(|(_, c)| is_digit_or_zero(c));
         let real = year.iter().filter(|c| DIGIT_NUMERALS.contains(**c)).count();
         let lookalikes = year
             .iter()
             .filter(|&&c| c != '〇' && ZERO_LOOKALIKES.contains(&c))
             .count();
         if year.iter().all(is_digit_or_zero) && !preceded_by_digit && real >= 2 && lookalikes > 0 {
-            for c in &mut chars[end - 4..end] {
-                if ZERO_LOOKALIKES.contains(c) {
-                    *c = '〇';
-                }
-            }
-            fixed += 1;
+            years.push(before[3].0);
         }
     }
-    log.add(RepairKind::DateZeroNormalised, fixed);
-    chars.into_iter().collect()
+    log.add(RepairKind::DateZeroNormalised, years.len());
+    if years.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for start in years {
+        out.push_str(&text[at..start]);
+        let year: String = text[start..]
+            .chars()
+            .take(4)
+            .map(|c| {
+                if ZERO_LOOKALIKES.contains(&c) {
+                    '〇'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        at = start
+            + text[start..]
+                .chars()
+                .take(4)
+                .map(char::len_utf8)
+                .sum::<usize>();
+        out.push_str(&year);
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 #[cfg(test)]

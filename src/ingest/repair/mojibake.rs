@@ -47,8 +47,44 @@ pub fn reverse_utf8_as_gbk(text: &str, log: &mut RepairLog) -> String {
 /// Characters of a run judged before it is re-encoded.
 const PLAUSIBILITY_PREFIX: usize = 48;
 
+/// Characters whose GBK lead byte is one a UTF-8 lead byte of CJK text can be (E3–E9 for
+/// U+3000–U+9FFF, EF for full-width forms), as a bitset over the BMP. In GBK-decoded UTF-8 at
+/// least one character in three is one of them; in genuine text they are rare (those rows of
+/// GBK hold uncommon characters).
+static FROM_UTF8_LEADS: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+    let mut bits = vec![0u64; 0x10000 / 64];
+    for lead in (0xE3u8..=0xE9).chain(std::iter::once(0xEF)) {
+        for trail in (0x40u8..=0x7E).chain(0x80..=0xFE) {
+            if let Some(text) = encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(&[lead, trail])
+                && let Some(c) = text.chars().next()
+                && (c as u32) < 0x10000
+            {
+                bits[c as usize / 64] |= 1 << (c as usize % 64);
+            }
+        }
+    }
+    bits
+});
+
+fn from_utf8_lead(c: char) -> bool {
+    let code = c as usize;
+    code < 0x10000 && FROM_UTF8_LEADS[code / 64] & (1 << (code % 64)) != 0
+}
+
 /// The UTF-8 text behind `run`, if `run` is GBK-decoded UTF-8.
 fn reversal(run: &str) -> Option<String> {
+    // A cheap necessary condition first: enough characters from the rows UTF-8 lead bytes
+    // land in. Ordinary text fails it at once.
+    let (sampled, leads) = run
+        .chars()
+        .take(PLAUSIBILITY_PREFIX)
+        .fold((0usize, 0usize), |(n, l), c| {
+            (n + 1, l + usize::from(from_utf8_lead(c)))
+        });
+    if sampled < 2 || leads * 4 < sampled {
+        return None;
+    }
     // Genuine Chinese reads well already (mostly everyday characters); mojibake does not, from
     // its first characters on. Judging a prefix first spares re-encoding ordinary text.
     let head: Vec<char> = run.chars().take(PLAUSIBILITY_PREFIX).collect();

@@ -13,7 +13,7 @@
 //! A page number is one to three digits standing between spaces inside a sentence
 //! (`企業 1 在浦東`) or between a full stop and the next sentence (`工作。4 發揮`).
 
-use super::{RepairLog, map_lines, simplified_chars};
+use super::{RepairLog, map_lines};
 use crate::ingest::extract::find_dates;
 use crate::lang::fold;
 use crate::lang::vocab;
@@ -24,19 +24,18 @@ pub fn remove_stray_spaces(text: &str, log: &mut RepairLog) -> String {
         return text.to_string();
     }
     map_lines(text, |line| {
-        if !line.contains(' ') {
+        if !may_hold_damage(line) {
             return None;
         }
         let chars: Vec<char> = line.chars().collect();
-        let shadow = simplified_chars(&chars);
-        if is_subject_line(&shadow) {
+        if is_subject_line(&chars) {
             return None;
         }
-        let (chars, shadow, pages) = remove_page_numbers(chars, shadow);
+        let (chars, pages) = remove_page_numbers(chars);
         let mut out = String::with_capacity(line.len());
         let mut removed = 0;
         for (i, &c) in chars.iter().enumerate() {
-            if c == ' ' && is_stray(&chars, &shadow, i) {
+            if c == ' ' && is_stray(&chars, i) {
                 removed += 1;
             } else {
                 out.push(c);
@@ -48,14 +47,37 @@ pub fn remove_stray_spaces(text: &str, log: &mut RepairLog) -> String {
     })
 }
 
-fn is_subject_line(shadow: &[char]) -> bool {
-    let text: String = shadow.iter().collect::<String>();
-    let text = text.trim_start();
-    text.starts_with("主题词") || text.starts_with("关键词")
+/// Whether `line` has a single space next to a character that is not ASCII: the only kind
+/// the rules below ever remove (alone, or with a page number). Lines without one are passed
+/// over before any work.
+fn may_hold_damage(line: &str) -> bool {
+    let mut chars = line.chars();
+    let (mut before, mut at) = (None, chars.next());
+    for after in chars.map(Some).chain(std::iter::once(None)) {
+        if at == Some(' ')
+            && before.is_some_and(|c: char| c != ' ')
+            && after.is_some_and(|c: char| c != ' ')
+            && (before.is_some_and(|c| !c.is_ascii()) || after.is_some_and(|c| !c.is_ascii()))
+        {
+            return true;
+        }
+        (before, at) = (at, after);
+    }
+    false
+}
+
+fn is_subject_line(chars: &[char]) -> bool {
+    let head: String = chars
+        .iter()
+        .skip_while(|c| c.is_whitespace())
+        .take(3)
+        .map(|&c| fold::simplify_char(c))
+        .collect();
+    head == "主题词" || head == "关键词"
 }
 
 /// Whether the single space at `chars[i]` is damage.
-fn is_stray(chars: &[char], shadow: &[char], i: usize) -> bool {
+fn is_stray(chars: &[char], i: usize) -> bool {
     let (Some(&left), Some(&right)) = (
         i.checked_sub(1).and_then(|j| chars.get(j)),
         chars.get(i + 1),
@@ -72,10 +94,15 @@ fn is_stray(chars: &[char], shadow: &[char], i: usize) -> bool {
     if fold::is_cjk_punct(left) {
         return true;
     }
-    // What decides is near the space: an organisation name, a date, a label. Looking no
-    // further keeps lines with thousands of spaces (PDF extraction) linear.
-    let before = &shadow[i.saturating_sub(CONTEXT)..i];
-    let after = &shadow[i + 1..(i + 1 + CONTEXT).min(shadow.len())];
+    // What decides is near the space: an organisation name, a date, a label, read in
+    // simplified characters. Looking no further keeps lines with thousands of spaces (PDF
+    // extraction) linear.
+    let from = i.saturating_sub(CONTEXT);
+    let shadow: Vec<char> = chars[from..(i + 1 + CONTEXT).min(chars.len())]
+        .iter()
+        .map(|&c| fold::simplify_char(c))
+        .collect();
+    let (before, after) = (&shadow[..i - from], &shadow[i - from + 1..]);
     let at_line_start = i <= CONTEXT;
     !((at_line_start && starts_heading(before))
         || after_label(before)
@@ -160,8 +187,8 @@ fn starts_signature(after: &[char]) -> bool {
     vocab::is_org_name(&org) && after.get(n) == Some(&' ') && starts_with_date(&after[n + 1..])
 }
 
-/// Removes page numbers; returns the characters, their shadow and how many were removed.
-fn remove_page_numbers(chars: Vec<char>, shadow: Vec<char>) -> (Vec<char>, Vec<char>, usize) {
+/// Removes page numbers; returns the characters and how many were removed.
+fn remove_page_numbers(chars: Vec<char>) -> (Vec<char>, usize) {
     let mut keep = vec![true; chars.len()];
     let mut removed = 0;
     let mut i = 0;
@@ -175,16 +202,15 @@ fn remove_page_numbers(chars: Vec<char>, shadow: Vec<char>) -> (Vec<char>, Vec<c
         }
     }
     if removed == 0 {
-        return (chars, shadow, 0);
+        return (chars, 0);
     }
-    let filter = |v: Vec<char>| {
-        v.into_iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(c, _)| c)
-            .collect()
-    };
-    (filter(chars), filter(shadow), removed)
+    let kept = chars
+        .into_iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| c)
+        .collect();
+    (kept, removed)
 }
 
 /// The length of a page number starting at `chars[i]`: ` 12 ` between Han characters (the
