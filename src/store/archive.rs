@@ -10,15 +10,21 @@ use super::{Lock, StoreError, io_error};
 
 /// The archive of original files, content-addressed.
 ///
-/// Each file's bytes are kept in `<sha256>.orig`; `catalog.jsonl` lists the complete entries,
-/// one JSON line each, appended once the bytes are written. An entry exists if and only if its
-/// line does, so a crash mid-write leaves at most an orphan `.orig` that the next import of the
-/// same bytes overwrites. Several processes may append to the catalog (each line is one
-/// `O_APPEND` write).
+/// Files up to [`IN_MEMORY_BYTES`] are appended to pack files (`pack-000001.dat`, …, each
+/// filled to about [`PACK_BYTES`]), so a bulk import of many small files creates a handful of
+/// files, not one per input; larger files, staged on their way in, are kept whole in
+/// `<sha256>.orig`. `catalog.jsonl` lists the complete entries, one JSON line each, appended
+/// once the bytes are written: an entry exists if and only if its line does, so a crash
+/// mid-write leaves at most unreferenced bytes at the end of a pack (the next append goes after
+/// them) or an orphan `.orig` that the next import of the same bytes overwrites. Several
+/// processes may append: to a pack under the exclusive lock of `packs.lock`, to the catalog one
+/// `O_APPEND` write per line.
 #[derive(Debug)]
 pub struct Archive {
     dir: PathBuf,
     catalog: std::sync::Mutex<Catalog>,
+    packing: std::sync::Mutex<Packing>,
+    pack_bytes: u64,
 }
 
 /// What the archive knows of one entry besides its bytes.
@@ -28,6 +34,42 @@ pub struct ArchiveEntry {
     /// The name the file was first imported under (its extension and words guide decoding).
     pub path: String,
     pub size: u64,
+    /// The pack file holding the bytes, and where in it they start; absent for files kept
+    /// whole in `<sha256>.orig` (large ones, and every file archived before packs existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A pack file is not appended to once it holds this many bytes.
+pub const PACK_BYTES: u64 = 1 << 30;
+
+const PACK_LOCK: &str = "packs.lock";
+const PACK_PREFIX: &str = "pack-";
+const PACK_SUFFIX: &str = ".dat";
+
+/// The pack this process appends to, and the lock file that serialises appends across
+/// processes; opened at the first append.
+#[derive(Debug, Default)]
+struct Packing {
+    lock: Option<std::fs::File>,
+    current: Option<(u32, std::fs::File)>,
+}
+
+fn pack_name(number: u32) -> String {
+    format!("{PACK_PREFIX}{number:06}{PACK_SUFFIX}")
+}
+
+fn pack_number(name: &str) -> Option<u32> {
+    name.strip_prefix(PACK_PREFIX)?
+        .strip_suffix(PACK_SUFFIX)?
+        .parse()
+        .ok()
 }
 
 /// The catalog lines read so far.
@@ -42,9 +84,15 @@ const CATALOG: &str = "catalog.jsonl";
 
 impl Archive {
     pub(super) fn new(dir: PathBuf) -> Archive {
+        Archive::with_pack_bytes(dir, PACK_BYTES)
+    }
+
+    fn with_pack_bytes(dir: PathBuf, pack_bytes: u64) -> Archive {
         Archive {
             dir,
             catalog: std::sync::Mutex::new(Catalog::default()),
+            packing: std::sync::Mutex::new(Packing::default()),
+            pack_bytes,
         }
     }
 
@@ -81,7 +129,13 @@ impl Archive {
                 break;
             }
             catalog.read_to += n as u64;
-            if let Ok(entry) = serde_json::from_str::<ArchiveEntry>(line.trim_end()) {
+            if let Ok(entry) = serde_json::from_str::<ArchiveEntry>(line.trim_end())
+                && is_sha256(&entry.sha256)
+                && entry
+                    .pack
+                    .as_deref()
+                    .is_none_or(|p| pack_number(p).is_some())
+            {
                 catalog.entries.insert(entry.sha256.clone(), entry);
             }
         }
@@ -93,20 +147,104 @@ impl Archive {
         Ok(self.entry(sha256)?.is_some())
     }
 
-    /// Stores `bytes` under their hash unless they are already there. Returns whether they
-    /// were new. Entries are durable after [`Archive::sync`]: bulk imports sync once before
-    /// each index commit instead of once per file.
+    /// Stores `bytes` under their hash unless they are already there, appended to a pack.
+    /// Returns whether they were new. Entries are durable after [`Archive::sync`]: bulk imports
+    /// sync once before each index commit instead of once per file.
     pub fn put(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, StoreError> {
         if self.contains(sha256)? {
             return Ok(false);
         }
-        let data = self.bytes_path(sha256);
-        if let Some(shard) = data.parent() {
-            std::fs::create_dir_all(shard).map_err(io_error(shard))?;
+        let mut packing = self
+            .packing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another thread may have stored the same bytes while this one waited.
+        if self.contains(sha256)? {
+            return Ok(false);
         }
-        std::fs::write(&data, bytes).map_err(io_error(&data))?;
-        self.add_entry(sha256, path, bytes.len() as u64)?;
+        let (pack, offset) = self.append(&mut packing, bytes)?;
+        drop(packing);
+        self.add_entry(ArchiveEntry {
+            sha256: sha256.to_string(),
+            path: path.to_string(),
+            size: bytes.len() as u64,
+            pack: Some(pack),
+            offset,
+        })?;
         Ok(true)
+    }
+
+    /// Appends `bytes` to the pack being filled, under the pack lock. Returns the pack's name
+    /// and the offset the bytes start at.
+    fn append(&self, packing: &mut Packing, bytes: &[u8]) -> Result<(String, u64), StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(io_error(&self.dir))?;
+        let lock_path = self.dir.join(PACK_LOCK);
+        if packing.lock.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(io_error(&lock_path))?;
+            packing.lock = Some(file);
+        }
+        let lock = packing.lock.as_ref().expect("opened above");
+        lock.lock().map_err(io_error(&lock_path))?;
+        let appended = self.append_locked(&mut packing.current, bytes);
+        let unlocked = lock.unlock().map_err(io_error(&lock_path));
+        let appended = appended?;
+        unlocked?;
+        Ok(appended)
+    }
+
+    fn append_locked(
+        &self,
+        current: &mut Option<(u32, std::fs::File)>,
+        bytes: &[u8],
+    ) -> Result<(String, u64), StoreError> {
+        let len = |n: u32, file: &std::fs::File| {
+            file.metadata()
+                .map(|m| m.len())
+                .map_err(io_error(&self.dir.join(pack_name(n))))
+        };
+        if let Some((n, file)) = current.as_ref()
+            && len(*n, file)? >= self.pack_bytes
+        {
+            // Filled, by this process or another: look for the last pack again.
+            *current = None;
+        }
+        if current.is_none() {
+            let mut n = self.last_pack()?.unwrap_or(1);
+            loop {
+                let path = self.dir.join(pack_name(n));
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(io_error(&path))?;
+                if len(n, &file)? < self.pack_bytes {
+                    *current = Some((n, file));
+                    break;
+                }
+                n += 1;
+            }
+        }
+        let (n, file) = current.as_mut().expect("opened above");
+        // Under the lock nobody else appends: the end of the file is where these bytes go
+        // (after whatever a crash left unreferenced).
+        let offset = len(*n, file)?;
+        file.write_all(bytes)
+            .map_err(io_error(&self.dir.join(pack_name(*n))))?;
+        Ok((pack_name(*n), offset))
+    }
+
+    /// The highest pack number in the archive.
+    fn last_pack(&self) -> Result<Option<u32>, StoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(io_error(&self.dir))?;
+        Ok(entries
+            .filter_map(Result::ok)
+            .filter_map(|e| pack_number(e.file_name().to_str()?))
+            .max())
     }
 
     fn staging_dir(&self) -> PathBuf {
@@ -146,7 +284,13 @@ impl Archive {
         }
         std::fs::rename(&staged.path, &data).map_err(io_error(&data))?;
         staged.path = PathBuf::new();
-        self.add_entry(&staged.sha256, path, staged.size)?;
+        self.add_entry(ArchiveEntry {
+            sha256: std::mem::take(&mut staged.sha256),
+            path: path.to_string(),
+            size: staged.size,
+            pack: None,
+            offset: 0,
+        })?;
         Ok(true)
     }
 
@@ -178,12 +322,7 @@ impl Archive {
     }
 
     /// Appends the catalog line that makes an entry exist.
-    fn add_entry(&self, sha256: &str, path: &str, size: u64) -> Result<(), StoreError> {
-        let entry = ArchiveEntry {
-            sha256: sha256.to_string(),
-            path: path.to_string(),
-            size,
-        };
+    fn add_entry(&self, entry: ArchiveEntry) -> Result<(), StoreError> {
         let mut line =
             serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         line.push(b'\n');
@@ -217,8 +356,14 @@ impl Archive {
                 return Ok(());
             }
         }
-        for entry in self.entries()? {
-            let path = self.bytes_path(&entry.sha256);
+        let mut files: Vec<PathBuf> = self
+            .entries()?
+            .iter()
+            .map(|entry| self.location(entry).0)
+            .collect();
+        files.sort();
+        files.dedup();
+        for path in files {
             std::fs::File::open(&path)
                 .and_then(|f| f.sync_all())
                 .map_err(io_error(&path))?;
@@ -232,27 +377,34 @@ impl Archive {
     /// The original bytes stored under `sha256`, mapped from the archive when they are large
     /// (archived files are never modified).
     pub fn open(&self, sha256: &str) -> Result<Option<FileBytes>, StoreError> {
-        if self.entry(sha256)?.is_none() {
+        let Some(entry) = self.entry(sha256)? else {
             return Ok(None);
-        }
-        let data = self.bytes_path(sha256);
-        match FileBytes::open(&data) {
+        };
+        let (path, at) = self.location(&entry);
+        let opened = match at {
+            Some(offset) => read_range(&path, offset, entry.size).map(FileBytes::Heap),
+            None => FileBytes::open(&path),
+        };
+        match opened {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path: data, source }),
+            Err(source) => Err(StoreError::Io { path, source }),
         }
     }
 
     /// The original bytes stored under `sha256`.
     pub fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if self.entry(sha256)?.is_none() {
-            return Ok(None);
-        }
-        let data = self.bytes_path(sha256);
-        match std::fs::read(&data) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path: data, source }),
+        Ok(self.open(sha256)?.map(|bytes| match bytes {
+            FileBytes::Heap(bytes) => bytes,
+            FileBytes::Mapped(map) => map.to_vec(),
+        }))
+    }
+
+    /// The file holding an entry's bytes, and the offset they start at when it is a pack.
+    fn location(&self, entry: &ArchiveEntry) -> (PathBuf, Option<u64>) {
+        match &entry.pack {
+            Some(pack) => (self.dir.join(pack), Some(entry.offset)),
+            None => (self.bytes_path(&entry.sha256), None),
         }
     }
 
@@ -381,6 +533,17 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
+/// `size` bytes of `path` from `offset`; an error if the file ends before.
+fn read_range(path: &Path, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let len = usize::try_from(size).map_err(std::io::Error::other)?;
+    let mut bytes = vec![0; len];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Whether `file` is empty or ends with a newline.
 fn ends_with_newline(file: &mut std::fs::File) -> std::io::Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
@@ -438,5 +601,82 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn small_files_share_packs_across_instances_threads_and_crashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        // Two instances stand for two processes taking turns; packs hold 1 KiB here.
+        let a = Archive::with_pack_bytes(root.clone(), 1024);
+        let b = Archive::with_pack_bytes(root.clone(), 1024);
+        let mut expected = Vec::new();
+        for i in 0..40 {
+            let bytes = format!("第{i}号文件 ").repeat(i + 1).into_bytes();
+            let sha = sha256_of(&bytes);
+            let archive = if i % 2 == 0 { &a } else { &b };
+            assert!(archive.put(&sha, &format!("{i}.txt"), &bytes).unwrap());
+            expected.push((sha, bytes));
+            if i == 20 {
+                // A crash in the middle of an append: bytes no entry refers to.
+                let last = a.last_pack().unwrap().unwrap();
+                let mut pack = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(root.join(pack_name(last)))
+                    .unwrap();
+                pack.write_all(b"half an append").unwrap();
+            }
+        }
+        // Threads of one process.
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let a = &a;
+                let expected = &expected;
+                scope.spawn(move || {
+                    for (i, (sha, known)) in expected.iter().enumerate().take(25) {
+                        let bytes = format!("线程{t}第{i}份").into_bytes();
+                        a.put(&sha256_of(&bytes), "t.txt", &bytes).unwrap();
+                        // A file another thread or instance already stored is not appended.
+                        assert!(!a.put(sha, "again.txt", known).unwrap());
+                    }
+                });
+            }
+        });
+        let fresh = Archive::new(root.clone());
+        assert_eq!(fresh.entries().unwrap().len(), 40 + 100);
+        for (sha, bytes) in &expected {
+            assert_eq!(fresh.get(sha).unwrap().as_ref(), Some(bytes));
+        }
+        for t in 0..4 {
+            for i in 0..25 {
+                let bytes = format!("线程{t}第{i}份").into_bytes();
+                assert_eq!(fresh.get(&sha256_of(&bytes)).unwrap(), Some(bytes));
+            }
+        }
+        let packs = fresh.last_pack().unwrap().unwrap();
+        assert!(packs > 5, "1 KiB packs filled and new ones begun: {packs}");
+        let files = std::fs::read_dir(&root).unwrap().count();
+        assert!(files < 140 / 2, "{files} files for 140 entries");
+    }
+
+    #[test]
+    fn files_archived_whole_before_packs_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let bytes = b"an original archived as its own file".to_vec();
+        let sha = sha256_of(&bytes);
+        std::fs::create_dir_all(root.join(&sha[..2])).unwrap();
+        std::fs::write(root.join(&sha[..2]).join(format!("{sha}.orig")), &bytes).unwrap();
+        let line = format!(
+            "{{\"sha256\":\"{sha}\",\"path\":\"old.txt\",\"size\":{}}}\n",
+            bytes.len()
+        );
+        std::fs::write(root.join(CATALOG), line).unwrap();
+        let archive = Archive::new(root);
+        assert_eq!(archive.entry(&sha).unwrap().unwrap().pack, None);
+        assert_eq!(archive.get(&sha).unwrap(), Some(bytes));
+        let newer = b"archived after".to_vec();
+        assert!(archive.put(&sha256_of(&newer), "new.txt", &newer).unwrap());
+        assert_eq!(archive.get(&sha256_of(&newer)).unwrap(), Some(newer));
     }
 }

@@ -5,8 +5,10 @@
 //! ```text
 //! data/.write.lock                 held by the one writer at a time (import, upload, delete)
 //! data/.reindex.lock               held by the one reindex at a time
-//! data/archive/ab/abcdef….orig     original bytes, named by their SHA-256, never modified
-//! data/archive/catalog.jsonl       one line per complete entry: hash, name imported under, size
+//! data/archive/pack-000001.dat     originals up to 16 MiB, appended one after another, never rewritten
+//! data/archive/packs.lock          held while a process appends to a pack
+//! data/archive/ab/abcdef….orig     a larger original, named by its SHA-256, never modified
+//! data/archive/catalog.jsonl       one line per complete entry: hash, name, size, pack and offset
 //! data/archive/staging/            large files on their way in
 //! data/deleted.jsonl               documents deleted through the API, so a reindex leaves them out
 //! data/index/CURRENT               the name of the live index generation

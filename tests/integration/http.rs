@@ -491,10 +491,13 @@ fn internal_faults_are_500_without_details() {
     let docs = ingest_seed();
     // Lose the archived original behind the server's back.
     let archive = server.data.join("archive");
-    for shard in std::fs::read_dir(&archive).expect("archive") {
-        let shard = shard.expect("entry").path();
-        if shard.is_dir() {
-            std::fs::remove_dir_all(shard).expect("remove");
+    for entry in std::fs::read_dir(&archive).expect("archive") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("remove");
+        } else if name.starts_with("pack-") {
+            std::fs::remove_file(&path).expect("remove");
         }
     }
     let response = client()
