@@ -13,12 +13,13 @@ use super::{Lock, StoreError, io_error};
 /// Files up to [`IN_MEMORY_BYTES`] are appended to pack files (`pack-000001.dat`, …, each
 /// filled to about [`PACK_BYTES`]), so a bulk import of many small files creates a handful of
 /// files, not one per input; larger files, staged on their way in, are kept whole in
-/// `<sha256>.orig`. `catalog.jsonl` lists the complete entries, one JSON line each, appended
-/// once the bytes are written: an entry exists if and only if its line does, so a crash
-/// mid-write leaves at most unreferenced bytes at the end of a pack (the next append goes after
-/// them) or an orphan `.orig` that the next import of the same bytes overwrites. Several
-/// processes may append: to a pack under the exclusive lock of `packs.lock`, to the catalog one
-/// `O_APPEND` write per line.
+/// `<sha256>.orig`. `catalog.jsonl` lists the complete entries, one JSON line each, written by
+/// [`Archive::sync`] only after the bytes it points to are on disk: an entry exists if and only
+/// if its line does, so a crash or a power loss leaves at most unreferenced bytes at the end of
+/// a pack (the next append goes after them, never into bytes an entry points to) or an orphan
+/// `.orig` that the next import of the same bytes overwrites. Until then an entry is pending:
+/// seen by this process only. Several processes may append: to a pack under the exclusive lock
+/// of `packs.lock`, to the catalog one `O_APPEND` write per line.
 #[derive(Debug)]
 pub struct Archive {
     dir: PathBuf,
@@ -38,12 +39,8 @@ pub struct ArchiveEntry {
     /// whole in `<sha256>.orig` (large ones, and every file archived before packs existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack: Option<String>,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub offset: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// A pack file is not appended to once it holds this many bytes.
@@ -78,6 +75,9 @@ struct Catalog {
     entries: std::collections::HashMap<String, ArchiveEntry>,
     /// Bytes of `catalog.jsonl` already read.
     read_to: u64,
+    /// Entries whose bytes are written but not yet known durable: their lines are written by
+    /// the next sync.
+    pending: Vec<ArchiveEntry>,
 }
 
 const CATALOG: &str = "catalog.jsonl";
@@ -147,31 +147,50 @@ impl Archive {
         Ok(self.entry(sha256)?.is_some())
     }
 
-    /// Stores `bytes` under their hash unless they are already there, appended to a pack.
-    /// Returns whether they were new. Entries are durable after [`Archive::sync`]: bulk imports
-    /// sync once before each index commit instead of once per file.
+    /// Stores `bytes` under their hash unless they are already there: appended to a pack, or
+    /// kept whole when they are larger than [`IN_MEMORY_BYTES`] (an upload). Returns whether
+    /// they were new. Entries are durable, and seen by other processes, after
+    /// [`Archive::sync`]: bulk imports sync once before each index commit instead of once per
+    /// file.
     pub fn put(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, StoreError> {
         if self.contains(sha256)? {
             return Ok(false);
+        }
+        if bytes.len() as u64 > IN_MEMORY_BYTES {
+            return self.put_whole(sha256, path, bytes);
         }
         let mut packing = self
             .packing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Another thread may have stored the same bytes while this one waited.
+        // Another thread may have stored the same bytes while this one waited: entries are
+        // added before the packing lock is released.
         if self.contains(sha256)? {
             return Ok(false);
         }
         let (pack, offset) = self.append(&mut packing, bytes)?;
-        drop(packing);
         self.add_entry(ArchiveEntry {
             sha256: sha256.to_string(),
             path: path.to_string(),
             size: bytes.len() as u64,
             pack: Some(pack),
             offset,
-        })?;
+        });
         Ok(true)
+    }
+
+    /// Stores large `bytes` in `<sha256>.orig`, through a staging file.
+    fn put_whole(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        let staging = self.staging_file(".part", bytes)?;
+        let staged = Staged {
+            path: staging.path().to_path_buf(),
+            sha256: sha256.to_string(),
+            size: bytes.len() as u64,
+        };
+        let committed = self.commit(staged, path);
+        // The rename consumed the temporary file; dropping its handle must not fail over it.
+        let _ = staging.keep();
+        committed
     }
 
     /// Appends `bytes` to the pack being filled, under the pack lock. Returns the pack's name
@@ -290,7 +309,7 @@ impl Archive {
             size: staged.size,
             pack: None,
             offset: 0,
-        })?;
+        });
         Ok(true)
     }
 
@@ -321,12 +340,70 @@ impl Archive {
         }
     }
 
-    /// Appends the catalog line that makes an entry exist.
-    fn add_entry(&self, entry: ArchiveEntry) -> Result<(), StoreError> {
-        let mut line =
-            serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        line.push(b'\n');
+    /// Records an entry whose bytes are written: seen by this process at once, written to the
+    /// catalog by the next [`Archive::sync`].
+    fn add_entry(&self, entry: ArchiveEntry) {
         let mut catalog = self.catalog();
+        catalog.entries.insert(entry.sha256.clone(), entry.clone());
+        catalog.pending.push(entry);
+    }
+
+    /// Makes every entry stored so far durable and visible to other processes: the bytes are
+    /// synced first (one `syncfs` of the archive's file system on Linux, a sync of each file
+    /// and of the directory elsewhere), then the entries' catalog lines written and synced.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.catalog().pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let written = self
+            .sync_bytes(&pending)
+            .and_then(|()| self.write_lines(&pending));
+        if written.is_err() {
+            // Tried again by the next sync.
+            let mut catalog = self.catalog();
+            let later = std::mem::replace(&mut catalog.pending, pending);
+            catalog.pending.extend(later);
+        }
+        written
+    }
+
+    fn sync_bytes(&self, entries: &[ArchiveEntry]) -> Result<(), StoreError> {
+        #[cfg(target_os = "linux")]
+        {
+            let dir = std::fs::File::open(&self.dir).map_err(io_error(&self.dir))?;
+            if rustix::fs::syncfs(&dir).is_ok() {
+                return Ok(());
+            }
+        }
+        let mut files: Vec<PathBuf> = entries
+            .iter()
+            .flat_map(|entry| {
+                let file = self.location(entry).0;
+                let dir = file.parent().map(Path::to_path_buf);
+                [Some(file), dir]
+            })
+            .flatten()
+            .collect();
+        files.push(self.dir.clone());
+        files.sort();
+        files.dedup();
+        for path in files {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io_error(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Appends the catalog lines that make `entries` exist, and syncs them.
+    fn write_lines(&self, entries: &[ArchiveEntry]) -> Result<(), StoreError> {
+        let mut lines = Vec::new();
+        for entry in entries {
+            serde_json::to_writer(&mut lines, entry)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            lines.push(b'\n');
+        }
         let catalog_path = self.dir.join(CATALOG);
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -335,43 +412,12 @@ impl Archive {
             .open(&catalog_path)
             .map_err(io_error(&catalog_path))?;
         if !ends_with_newline(&mut file).map_err(io_error(&catalog_path))? {
-            // A line cut by a crash: end it, so it cannot swallow this one.
-            line.insert(0, b'\n');
+            // A line cut by a crash: end it, so it cannot swallow these.
+            lines.insert(0, b'\n');
         }
-        file.write_all(&line).map_err(io_error(&catalog_path))?;
-        catalog.entries.insert(entry.sha256.clone(), entry);
-        Ok(())
-    }
-
-    /// Makes every entry written so far durable: one `syncfs` of the archive's file system on
-    /// Linux, a sync of each file elsewhere.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        if !self.dir.exists() {
-            return Ok(());
-        }
-        #[cfg(target_os = "linux")]
-        {
-            let dir = std::fs::File::open(&self.dir).map_err(io_error(&self.dir))?;
-            if rustix::fs::syncfs(&dir).is_ok() {
-                return Ok(());
-            }
-        }
-        let mut files: Vec<PathBuf> = self
-            .entries()?
-            .iter()
-            .map(|entry| self.location(entry).0)
-            .collect();
-        files.sort();
-        files.dedup();
-        for path in files {
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io_error(&path))?;
-        }
-        let catalog = self.dir.join(CATALOG);
-        std::fs::File::open(&catalog)
-            .and_then(|f| f.sync_all())
-            .map_err(io_error(&catalog))
+        file.write_all(&lines)
+            .and_then(|()| file.sync_data())
+            .map_err(io_error(&catalog_path))
     }
 
     /// The original bytes stored under `sha256`, mapped from the archive when they are large
@@ -533,10 +579,19 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
-/// `size` bytes of `path` from `offset`; an error if the file ends before.
+/// `size` bytes of `path` from `offset`; an error, before anything is allocated, if the file
+/// ends before.
 fn read_range(path: &Path, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let fits = size <= IN_MEMORY_BYTES && offset.checked_add(size).is_some_and(|end| end <= len);
+    if !fits {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{size} bytes at {offset} are not in the pack"),
+        ));
+    }
     file.seek(SeekFrom::Start(offset))?;
     let len = usize::try_from(size).map_err(std::io::Error::other)?;
     let mut bytes = vec![0; len];
@@ -581,8 +636,11 @@ mod tests {
         assert_eq!(archive.entry(&sha).unwrap().unwrap().path, "a.txt");
         assert_eq!(archive.entries().unwrap().len(), 1);
         assert_eq!(archive.get("../../etc/passwd").unwrap(), None);
-        // Another process's view sees the entry, and a cut last line is not an entry.
+        // Another process sees the entry once it is synced, and a cut last line is not an
+        // entry.
         let other = Archive::new(dir.path().join("archive"));
+        assert!(!other.contains(&sha).unwrap(), "pending until synced");
+        archive.sync().unwrap();
         assert!(other.contains(&sha).unwrap());
         let catalog = dir.path().join("archive").join(CATALOG);
         let mut file = std::fs::OpenOptions::new()
@@ -594,6 +652,7 @@ mod tests {
         assert_eq!(reopened.entries().unwrap().len(), 1);
         let sha2 = sha256_of(b"def");
         assert!(reopened.put(&sha2, "d.txt", b"def").unwrap());
+        reopened.sync().unwrap();
         assert_eq!(
             Archive::new(dir.path().join("archive"))
                 .entries()
@@ -616,6 +675,7 @@ mod tests {
             let sha = sha256_of(&bytes);
             let archive = if i % 2 == 0 { &a } else { &b };
             assert!(archive.put(&sha, &format!("{i}.txt"), &bytes).unwrap());
+            archive.sync().unwrap();
             expected.push((sha, bytes));
             if i == 20 {
                 // A crash in the middle of an append: bytes no entry refers to.
@@ -642,6 +702,7 @@ mod tests {
                 });
             }
         });
+        a.sync().unwrap();
         let fresh = Archive::new(root.clone());
         assert_eq!(fresh.entries().unwrap().len(), 40 + 100);
         for (sha, bytes) in &expected {
@@ -657,6 +718,57 @@ mod tests {
         assert!(packs > 5, "1 KiB packs filled and new ones begun: {packs}");
         let files = std::fs::read_dir(&root).unwrap().count();
         assert!(files < 140 / 2, "{files} files for 140 entries");
+    }
+
+    #[test]
+    fn the_same_bytes_from_many_threads_are_appended_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::new(dir.path().join("archive"));
+        for round in 0..50 {
+            let bytes = format!("第{round}轮").into_bytes();
+            let sha = sha256_of(&bytes);
+            let stored: usize = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| usize::from(archive.put(&sha, "x.txt", &bytes).unwrap()))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            assert_eq!(stored, 1, "round {round}");
+        }
+        archive.sync().unwrap();
+        let lines = std::fs::read_to_string(dir.path().join("archive").join(CATALOG)).unwrap();
+        assert_eq!(lines.lines().count(), 50);
+    }
+
+    #[test]
+    fn an_entry_beyond_its_pack_is_an_error_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let archive = Archive::new(root.clone());
+        let sha = sha256_of(b"abc");
+        archive.put(&sha, "a.txt", b"abc").unwrap();
+        archive.sync().unwrap();
+        let catalog = std::fs::read_to_string(root.join(CATALOG)).unwrap();
+        std::fs::write(
+            root.join(CATALOG),
+            catalog.replace("\"size\":3", "\"size\":1125899906842624"),
+        )
+        .unwrap();
+        let damaged = Archive::new(root);
+        assert!(matches!(damaged.get(&sha), Err(StoreError::Io { .. })));
+    }
+
+    #[test]
+    fn large_bytes_are_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::new(dir.path().join("archive"));
+        let bytes = vec![b'x'; IN_MEMORY_BYTES as usize + 1];
+        let sha = sha256_of(&bytes);
+        assert!(archive.put(&sha, "big.txt", &bytes).unwrap());
+        assert_eq!(archive.entry(&sha).unwrap().unwrap().pack, None);
+        assert_eq!(archive.get(&sha).unwrap(), Some(bytes));
     }
 
     #[test]
