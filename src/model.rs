@@ -55,7 +55,8 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DocNumberParts {
     pub prefix: String,
-    pub year: i32,
+    /// Absent in the numbers of orders and gazettes, which count without a year.
+    pub year: Option<i32>,
     pub seq: u32,
 }
 
@@ -262,11 +263,13 @@ impl<'de> Deserialize<'de> for IsoDate {
 
 /// A document number (发文字号) such as `浦府办〔2010〕98号`, however it was typed: any bracket
 /// pair (〔〕 [] () （） 【】 ［］ 〖〗 ﹝﹞, or the `?` left where a bracket was lost), traditional
-/// or simplified, with or without 第 before the serial.
+/// or simplified, with or without 第 before the serial. Orders and gazettes number without a
+/// year: `中华人民共和国国务院令第588号`, `北京市人民代表大会常务委员会公告第12号` (the serial
+/// kept in digits, however it was printed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DocNumber {
     prefix: String,
-    year: i32,
+    year: Option<i32>,
     seq: u32,
 }
 
@@ -274,7 +277,21 @@ impl DocNumber {
     /// A number from its parts: the prefix (机关代字, in simplified characters), the year
     /// and the serial. Finding numbers in text is extraction's work.
     pub fn new(prefix: String, year: i32, seq: u32) -> DocNumber {
-        DocNumber { prefix, year, seq }
+        DocNumber {
+            prefix,
+            year: Some(year),
+            seq,
+        }
+    }
+
+    /// The number of an order or a gazette: the issuing organ and the form (`…令`,
+    /// `…公告`), then the serial.
+    pub fn serial(prefix: String, seq: u32) -> DocNumber {
+        DocNumber {
+            prefix,
+            year: None,
+            seq,
+        }
     }
 
     pub fn parts(&self) -> DocNumberParts {
@@ -289,13 +306,16 @@ impl DocNumber {
 /// Why a string is not a document number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a document number: expected a prefix, a four-digit year in brackets and a serial, e.g. 浦府办〔2010〕98号"
+    "`{0}` is not a document number: expected a prefix, a four-digit year in brackets and a serial, e.g. 浦府办〔2010〕98号, or an order or gazette number such as 国务院令第588号"
 )]
 pub struct InvalidDocNumber(pub String);
 
 impl fmt::Display for DocNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}〔{}〕{}号", self.prefix, self.year, self.seq)
+        match self.year {
+            Some(year) => write!(f, "{}〔{year}〕{}号", self.prefix, self.seq),
+            None => write!(f, "{}第{}号", self.prefix, self.seq),
+        }
     }
 }
 

@@ -323,7 +323,7 @@ pub fn filing_year(doc: &Document) -> Option<i32> {
     doc.date
         .or(doc.print_date)
         .map(IsoDate::year)
-        .or(doc.doc_number_parts.as_ref().map(|p| p.year))
+        .or(doc.doc_number_parts.as_ref().and_then(|p| p.year))
 }
 
 /// `text`, in simplified characters already, folded for the analyzers.
@@ -356,7 +356,9 @@ pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<(TantivyDocument, u
     if let (Some(number), Some(parts)) = (&doc.doc_number, &doc.doc_number_parts) {
         out.add_text(fields.doc_number, number);
         out.add_text(fields.doc_number_prefix, &parts.prefix);
-        out.add_i64(fields.doc_number_year, i64::from(parts.year));
+        if let Some(year) = parts.year {
+            out.add_i64(fields.doc_number_year, i64::from(year));
+        }
         out.add_i64(fields.doc_number_seq, i64::from(parts.seq));
     }
     if let Some(date) = doc.date {

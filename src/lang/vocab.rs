@@ -43,8 +43,20 @@ const DOC_TYPES: &[(&str, &str)] = &[
     ("制度", "制度"),
     ("讲话", "讲话"),
     ("预案", "预案"),
+    ("修正案", "修正案"),
+    ("法典", "法典"),
+    ("解释", "解释"),
+    ("解答", "解答"),
+    ("安排", "安排"),
     ("函", "函"),
     ("令", "命令"),
+    ("法", "法"),
+];
+
+/// Words ending in 法 that name a way of doing, not a law.
+const NOT_LAWS: &[&str] = &[
+    "方法", "做法", "看法", "说法", "想法", "用法", "手法", "写法", "技法", "算法", "疗法", "语法",
+    "书法", "司法", "执法", "守法", "违法", "合法", "非法", "依法", "立法", "普法", "变法",
 ];
 
 /// The document type a title (in simplified characters) ends with, looking past a trailing
@@ -55,6 +67,7 @@ pub fn doc_type_of(title: &str) -> Option<&'static str> {
         .iter()
         .find(|(word, _)| core.ends_with(word))
         .map(|(_, doc_type)| *doc_type)
+        .filter(|t| *t != "法" || !NOT_LAWS.iter().any(|w| core.ends_with(w)))
 }
 
 /// `text` without the document type it ends with (`…办公室通知` → `…办公室`).
@@ -112,31 +125,65 @@ const ORG_ENDINGS: &[&str] = &[
     "学会",
     "联合会",
     "研究院",
+    "工会",
+    "商会",
+    "研究会",
+    "促进会",
+    "基金会",
+    "研究所",
+    "事务所",
+    "派出所",
+    "管理所",
+    "银行",
+    "分行",
+    "支行",
+    "管理处",
+    "研究室",
+    "工作站",
+    "管理站",
+    "出版社",
+    "通讯社",
+    "合作社",
+    "报社",
+    "总队",
+    "支队",
+    "大队",
     "厅",
     "局",
     "部",
     "委",
     "署",
     "院",
-    "会",
-    "处",
-    "室",
-    "所",
-    "站",
-    "社",
-    "行",
-    "队",
+    "办",
 ];
 
-/// Whether `name` (simplified) reads as an organisation: it ends with an organisation ending,
-/// is at least four characters long and holds only Han characters and brackets.
+/// Single-character endings strong enough for a three-character name (国务院, 民政部,
+/// 审计署, 教育厅, 统计局, 国资委, 侨办): the name of a state organ is its field plus the
+/// kind of organ.
+const STRONG_ENDINGS: &str = "院部委署厅局办";
+
+/// First characters of three-character phrases that end like an organ but are not one
+/// (全部, 本部 → 各部门's fragments, 大格局, 新局面's 新局).
+const NOT_ORGAN_STARTS: &str = "各全本该此每其这那大新老总分下上前后内外局部";
+
+/// Whether `name` (simplified) reads as an organisation: it holds only Han characters and
+/// brackets and ends with an organisation ending; four characters or more, or three with a
+/// strong ending (`国务院`). Weak endings stand only in the words organs use (委员会, 研究所,
+/// 银行), so a phrase such as `真贯彻执行` is not a name.
 pub fn is_org_name(name: &str) -> bool {
     let n = name.chars().count();
-    (4..=40).contains(&n)
-        && name
+    let han = name
+        .chars()
+        .all(|c| crate::lang::fold::is_han(c) || "（）()".contains(c));
+    if !han || !(3..=40).contains(&n) || !ORG_ENDINGS.iter().any(|e| name.ends_with(e)) {
+        return false;
+    }
+    n >= 4
+        || name
             .chars()
-            .all(|c| crate::lang::fold::is_han(c) || "（）()".contains(c))
-        && ORG_ENDINGS.iter().any(|e| name.ends_with(e))
+            .last()
+            .is_some_and(|c| STRONG_ENDINGS.contains(c))
+            && !name.starts_with(|c| NOT_ORGAN_STARTS.contains(c))
 }
 
 /// Chinese numerals as written in dates and article numbers.
@@ -214,11 +261,39 @@ mod tests {
     }
 
     #[test]
+    fn law_and_interpretation_titles_end_in_their_type() {
+        for (title, expected) in [
+            ("中华人民共和国行政许可法", "法"),
+            ("中华人民共和国民法典", "法典"),
+            (
+                "最高人民法院关于审理劳动争议案件适用法律若干问题的解释",
+                "解释",
+            ),
+            ("中华人民共和国刑法修正案（十一）", "修正案"),
+            ("关于内地与香港特别行政区相互执行仲裁裁决的安排", "安排"),
+            ("北京市实施《中华人民共和国水法》办法", "办法"),
+            ("某某暂行办法", "办法"),
+        ] {
+            assert_eq!(doc_type_of(title), Some(expected), "{title}");
+        }
+        assert_eq!(doc_type_of("改进工作方法"), None);
+        assert_eq!(doc_type_of("严格依法"), None);
+    }
+
+    #[test]
     fn organisations() {
         assert!(is_org_name("中共浦东新区委员会办公室"));
         assert!(is_org_name("上海市浦东新区人民政府"));
         assert!(is_org_name("西乡街道党工委办公室"));
         assert!(!is_org_name("领导"));
+        assert!(is_org_name("国务院"));
+        assert!(is_org_name("民政部"));
+        assert!(is_org_name("审计署"));
+        assert!(!is_org_name("全部"));
+        assert!(!is_org_name("大格局"));
+        assert!(!is_org_name("真贯彻执行"));
+        assert!(!is_org_name("召开大会"));
+        assert!(is_org_name("上海市总工会"));
         assert!(!is_org_name("各区级机关，各人民团体"));
     }
 

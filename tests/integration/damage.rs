@@ -13,7 +13,7 @@ use gongwen::model::WarningKind;
 
 use crate::support::{fixture, samples_dir};
 
-fn annotations() -> Vec<(char, String)> {
+pub(crate) fn annotations() -> Vec<(char, String)> {
     let mut list: Vec<(char, String)> = fixture("seed/pinyin-annotations.tsv")
         .lines()
         .skip(1)
@@ -43,7 +43,7 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
-fn damage(traditional: &str, list: &[(char, String)]) -> String {
+pub(crate) fn damage(traditional: &str, list: &[(char, String)]) -> String {
     let mut bytes = encoding_rs::GBK.encode(traditional).0.into_owned();
     for (c, reading) in list {
         let encoded = encoding_rs::GBK.encode(&c.to_string()).0.into_owned();
@@ -92,7 +92,7 @@ fn damage(traditional: &str, list: &[(char, String)]) -> String {
     out.chars().map(|c| *ascii.get(&c).unwrap_or(&c)).collect()
 }
 
-fn width_folded(text: &str) -> Vec<char> {
+pub(crate) fn width_folded(text: &str) -> Vec<char> {
     text.chars()
         .filter(|c| !c.is_whitespace())
         .map(gongwen::lang::fold::fold_width)
@@ -162,7 +162,7 @@ fn the_seed_damage_on_other_documents_is_undone() {
 }
 
 /// Characters of `got` that differ from `want` (`?` counted apart), aligned by a diff.
-fn similar_positions(got: &[char], want: &[char]) -> (usize, usize) {
+pub(crate) fn similar_positions(got: &[char], want: &[char]) -> (usize, usize) {
     // A small LCS-free alignment: walk both, resynchronising on the next run of 4 equal chars.
     let (mut i, mut j, mut wrong, mut unknown) = (0, 0, 0, 0);
     while i < got.len() && j < want.len() {

@@ -14,6 +14,10 @@ pub struct FoundDate {
 
 const CHINESE_DIGITS: &str = "〇零一二三四五六七八九";
 
+/// Characters typed or recognised in place of a zero in years: the circle ○, Greek and
+/// Cyrillic capital O, Latin O (and their full-width forms, folded before).
+const LOOKALIKE_ZEROS: &str = "○◯ΟОOo";
+
 /// Every valid `年月日` date in `text`. Only the places around each `年` are looked at.
 pub fn find_dates(text: &str) -> Vec<FoundDate> {
     let mut found = Vec::new();
@@ -52,7 +56,7 @@ pub fn find_dates(text: &str) -> Vec<FoundDate> {
 const DATE_CHARS: usize = 14;
 
 fn is_year_char(c: char) -> bool {
-    fold::ascii_digit(c).is_some() || CHINESE_DIGITS.contains(c)
+    fold::ascii_digit(c).is_some() || CHINESE_DIGITS.contains(c) || LOOKALIKE_ZEROS.contains(c)
 }
 
 /// A date at the start of `chars` (four year characters, then 年), and the index after `日`.
@@ -89,10 +93,23 @@ fn date_at(chars: &[(usize, char)]) -> Option<(IsoDate, usize)> {
     Some((date, d_start + d_len + 1))
 }
 
+/// The value of a run of digits, Chinese numerals or both; a look-alike zero reads as the
+/// zero of the digits around it.
 fn number(chars: &[(usize, char)]) -> Option<u32> {
+    let arabic = chars.iter().any(|c| fold::ascii_digit(c.1).is_some());
     let s: String = chars
         .iter()
-        .map(|c| fold::ascii_digit(c.1).unwrap_or(c.1))
+        .map(|c| match fold::ascii_digit(c.1) {
+            Some(d) => d,
+            None if LOOKALIKE_ZEROS.contains(c.1) => {
+                if arabic {
+                    '0'
+                } else {
+                    '〇'
+                }
+            }
+            None => c.1,
+        })
         .collect();
     if s.chars().all(|c| c.is_ascii_digit()) {
         s.parse().ok()
@@ -126,5 +143,14 @@ mod tests {
             ["2008-03-19", "2009-02-01"]
         );
         assert_eq!(dates("年2008年年3月1日"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn years_with_lookalike_zeros_in_any_position() {
+        assert_eq!(dates("二ΟΟ八年八月三日"), ["2008-08-03"]);
+        assert_eq!(dates("二○○○年一月一日"), ["2000-01-01"]);
+        assert_eq!(dates("二〇〇Ο年十月十日"), ["2000-10-10"]);
+        assert_eq!(dates("2O1O年3月1日"), ["2010-03-01"]);
+        assert_eq!(dates("OOOO年1月1日"), Vec::<String>::new());
     }
 }

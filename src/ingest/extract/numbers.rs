@@ -1,11 +1,13 @@
 //! Document numbers (发文字号) in text: `浦府办〔2010〕98号` however it was printed or typed —
 //! any bracket pair (〔〕 [] () （） 【】 ［］ 〖〗 ﹝﹞, or the `?` left where a bracket was lost),
-//! traditional or simplified, with or without 第 before the serial. Extraction finds a
-//! document's own and cited numbers with it, and the query language numbers typed in a query.
+//! traditional or simplified, with or without 第 before the serial — and the numbers of orders
+//! and gazettes, which count without a year (`国务院令第588号`, `主席令第十二号`,
+//! `……常务委员会公告（第12号）`). Extraction finds a document's own and cited numbers with it,
+//! and the query language numbers typed in a query.
 
 use std::str::FromStr;
 
-use crate::lang::fold;
+use crate::lang::{fold, vocab};
 use crate::model::{DocNumber, InvalidDocNumber};
 
 const OPEN_BRACKETS: &[char] = &[
@@ -51,6 +53,85 @@ pub fn find_all(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
         let prefix = fold::to_simplified(&prefix);
         found.push((start..end_byte, DocNumber::new(prefix, number.0, number.1)));
         searched_to = end_byte;
+    }
+    let serials = serial_numbers(text);
+    if !serials.is_empty() {
+        found.extend(serials);
+        found.sort_by_key(|(range, _)| range.start);
+        let mut end = 0;
+        found.retain(|(range, _)| {
+            let keep = range.start >= end;
+            if keep {
+                end = range.end;
+            }
+            keep
+        });
+    }
+    found
+}
+
+/// The forms that number without a year: orders (令) and gazette notices (公告, 通告).
+const SERIAL_FORMS: [&str; 3] = ["令", "公告", "通告"];
+
+/// The most characters of an organ (or two, joined by 、) before a serial form.
+const MAX_ORGAN_CHARS: usize = 40;
+
+/// Characters that end an organ when scanning leftwards from its form: those of
+/// [`PREFIX_STOP_CHARS`] that organ names never hold (names hold 和 and 与:
+/// 中华人民共和国, 发展和改革委员会; and 第 of a term, 第十五届).
+const ORGAN_STOP_CHARS: &str =
+    "的据照见按依以于在将是为对由经即或并等如同附转请把被从向了号號對為將據見，。；：《》“”";
+
+/// `<organ>令第N号`, `<organ>公告（第N号）`: the serial's position after the form, spaces
+/// and an opening bracket allowed between them.
+fn serial_numbers(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('第') {
+        let before = text[..at].trim_end_matches([' ', '\u{3000}', '（', '(']);
+        let Some(form) = SERIAL_FORMS.iter().find(|f| before.ends_with(**f)) else {
+            continue;
+        };
+        let after = &text[at + '第'.len_utf8()..];
+        let digits: String = after
+            .chars()
+            .take_while(|&c| fold::ascii_digit(c).is_some() || vocab::NUMERALS.contains(c))
+            .collect();
+        let rest = &after[digits.len()..];
+        if digits.is_empty() || !rest.starts_with(['号', '號']) {
+            continue;
+        }
+        let seq_text: String = digits
+            .chars()
+            .map(|c| fold::ascii_digit(c).unwrap_or(c))
+            .collect();
+        let Some(seq) = seq_text
+            .parse()
+            .ok()
+            .or_else(|| vocab::chinese_number(&seq_text))
+        else {
+            continue;
+        };
+        let organ_end = before.len() - form.len();
+        let organ: String = before[..organ_end]
+            .chars()
+            .rev()
+            .take_while(|&c| (fold::is_han(c) || c == '、') && !ORGAN_STOP_CHARS.contains(c))
+            .take(MAX_ORGAN_CHARS)
+            .collect::<Vec<char>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let organ = organ.trim_start_matches('、');
+        if organ.chars().count() < 2 {
+            continue;
+        }
+        let start = organ_end - organ.len();
+        let mut end = at + '第'.len_utf8() + digits.len() + '号'.len_utf8();
+        if text[start..at].contains(['（', '(']) && text[end..].starts_with(['）', ')']) {
+            end += text[end..].chars().next().map_or(0, char::len_utf8);
+        }
+        let prefix = fold::to_simplified(&format!("{organ}{form}"));
+        found.push((start..end, DocNumber::serial(prefix, seq)));
     }
     found
 }
@@ -165,8 +246,9 @@ mod tests {
         }
         let n: DocNumber = "浦委辦發〔2008〕12號".parse().unwrap();
         assert_eq!(n.parts().prefix, "浦委办发");
-        assert_eq!((n.parts().year, n.parts().seq), (2008, 12));
+        assert_eq!((n.parts().year, n.parts().seq), (Some(2008), 12));
         assert!("浦府办2010年98号".parse::<DocNumber>().is_err());
+        assert!("第98号".parse::<DocNumber>().is_err());
         assert!("〔2010〕98号".parse::<DocNumber>().is_err());
     }
 
@@ -178,5 +260,34 @@ mod tests {
             .map(|(_, n)| n.to_string())
             .collect();
         assert_eq!(found, ["沪委办〔2008〕12号", "浦委办发〔2008〕12号"]);
+    }
+
+    #[test]
+    fn orders_and_gazettes_number_without_a_year() {
+        for (typed, canonical) in [
+            (
+                "中华人民共和国国务院令第588号",
+                "中华人民共和国国务院令第588号",
+            ),
+            ("国务院令 第５８８号", "国务院令第588号"),
+            ("中华人民共和国主席令第十二号", "中华人民共和国主席令第12号"),
+            (
+                "中华人民共和国国务院、中华人民共和国中央军事委员会令第150号",
+                "中华人民共和国国务院、中华人民共和国中央军事委员会令第150号",
+            ),
+            (
+                "北京市第十五届人民代表大会常务委员会公告（第25号）",
+                "北京市第十五届人民代表大会常务委员会公告第25号",
+            ),
+        ] {
+            let n: DocNumber = typed.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(n.to_string(), canonical, "{typed}");
+            assert_eq!(n.parts().year, None);
+        }
+        let cited: Vec<String> = find_all("根据国务院令第588号和浦府办〔2010〕98号，按第3号")
+            .into_iter()
+            .map(|(_, n)| n.to_string())
+            .collect();
+        assert_eq!(cited, ["国务院令第588号", "浦府办〔2010〕98号"]);
     }
 }

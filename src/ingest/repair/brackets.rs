@@ -191,6 +191,14 @@ mod tests {
     }
 
     #[test]
+    fn lost_brackets_around_a_law_name_inside_a_title() {
+        assert_eq!(
+            run(restore, "上海市實施?中華人民共和國義務教育法?辦法"),
+            ("上海市實施《中華人民共和國義務教育法》辦法".into(), 1)
+        );
+    }
+
+    #[test]
     fn other_question_marks_stay() {
         for text in [
             "是否同意?请批示?",
