@@ -162,8 +162,9 @@ const ORG_ENDINGS: &[&str] = &[
 /// kind of organ.
 const STRONG_ENDINGS: &str = "院部委署厅局办";
 
-/// First characters of three-character phrases that end like an organ but are not one
-/// (全部, 本部 → 各部门's fragments, 大格局, 新局面's 新局).
+/// First characters of three-character phrases that end like an organ but are not one: a
+/// quantifier or demonstrative before a noun (各部门's 各部, 该局, 这个院), or an adjective
+/// (大格局, 新格局's fragments).
 const NOT_ORGAN_STARTS: &str = "各全本该此每其这那大新老总分下上前后内外局部";
 
 /// Whether `name` (simplified) reads as an organisation: it holds only Han characters and

@@ -181,16 +181,27 @@ impl Archive {
 
     /// Stores large `bytes` in `<sha256>.orig`, through a staging file.
     fn put_whole(&self, sha256: &str, path: &str, bytes: &[u8]) -> Result<bool, StoreError> {
-        let staging = self.staging_file(".part", bytes)?;
-        let staged = Staged {
-            path: staging.path().to_path_buf(),
+        let data = self.whole_path(sha256)?;
+        self.staging_file(".part", bytes)?
+            .persist(&data)
+            .map_err(|e| io_error(&data)(e.error))?;
+        self.add_entry(ArchiveEntry {
             sha256: sha256.to_string(),
+            path: path.to_string(),
             size: bytes.len() as u64,
-        };
-        let committed = self.commit(staged, path);
-        // The rename consumed the temporary file; dropping its handle must not fail over it.
-        let _ = staging.keep();
-        committed
+            pack: None,
+            offset: 0,
+        });
+        Ok(true)
+    }
+
+    /// Where an entry kept whole goes, its shard directory created.
+    fn whole_path(&self, sha256: &str) -> Result<PathBuf, StoreError> {
+        let data = self.bytes_path(sha256);
+        if let Some(shard) = data.parent() {
+            std::fs::create_dir_all(shard).map_err(io_error(shard))?;
+        }
+        Ok(data)
     }
 
     /// Appends `bytes` to the pack being filled, under the pack lock. Returns the pack's name
@@ -297,10 +308,7 @@ impl Archive {
         if self.contains(&staged.sha256)? {
             return Ok(false);
         }
-        let data = self.bytes_path(&staged.sha256);
-        if let Some(shard) = data.parent() {
-            std::fs::create_dir_all(shard).map_err(io_error(shard))?;
-        }
+        let data = self.whole_path(&staged.sha256)?;
         std::fs::rename(&staged.path, &data).map_err(io_error(&data))?;
         staged.path = PathBuf::new();
         self.add_entry(ArchiveEntry {

@@ -210,6 +210,25 @@ fn later((y, m, _): (i32, u32, u32)) -> (i32, u32, u32) {
     if m < 12 { (y, m + 1, 1) } else { (y + 1, 1, 1) }
 }
 
+/// The promulgation of `title` adopted at a session of `congress`, and the adoption note
+/// printed under the title.
+fn adopted(
+    title: &str,
+    congress: &str,
+    session: usize,
+    date: (i32, u32, u32),
+    in_force: &str,
+) -> (String, String) {
+    let session = cn_small(u32::try_from(session).unwrap_or(1));
+    let day = arabic_date(date);
+    (
+        format!(
+            "《{title}》已由{congress}第{session}次会议于{day}通过，现予公布，自{in_force}起施行。"
+        ),
+        format!("（{day}{congress}第{session}次会议通过）"),
+    )
+}
+
 /// The sample printed in layout `layout`.
 fn render(sample: &Sample, layout: usize, rng: &mut Rng) -> Rendered {
     let t = &sample.title;
@@ -239,20 +258,14 @@ fn render(sample: &Sample, layout: usize, rng: &mut Rng) -> Rendered {
                 ));
                 format!("{region}市第{term}届人民代表大会常务委员会公告第{n}号")
             };
-            lines.push(format!(
-                "《{t}》已由{region}市第{term}届人民代表大会常务委员会第{}次会议于{}通过，现予公布，自{in_force}起施行。",
-                cn_small(session as u32),
-                arabic_date(date)
-            ));
+            let congress = format!("{region}市第{term}届人民代表大会常务委员会");
+            let (promulgation, note) = adopted(t, &congress, session, date, &in_force);
+            lines.push(promulgation);
             lines.push(pc.clone());
             lines.push(cn_date(date, '〇'));
             glue_points.push(lines.len());
             lines.push(t.clone());
-            lines.push(format!(
-                "（{}{region}市第{term}届人民代表大会常务委员会第{}次会议通过）",
-                arabic_date(date),
-                cn_small(session as u32)
-            ));
+            lines.push(note);
             (
                 "gazette",
                 Expect {
@@ -327,20 +340,14 @@ fn render(sample: &Sample, layout: usize, rng: &mut Rng) -> Rendered {
                     "第{}号",
                     cn_small(u32::try_from(n % 99 + 1).unwrap_or(1))
                 ));
-                lines.push(format!(
-                    "《{law}》已由中华人民共和国第{term}届全国人民代表大会常务委员会第{}次会议于{}通过，现予公布，自{in_force}起施行。",
-                    cn_small(session as u32),
-                    arabic_date(date)
-                ));
+                let congress = format!("第{term}届全国人民代表大会常务委员会");
+                let (promulgation, note) = adopted(&law, &congress, session, date, &in_force);
+                lines.push(promulgation);
                 lines.push("中华人民共和国主席　王　某".to_string());
                 lines.push(cn_date(date, zero));
                 glue_points.push(lines.len());
                 lines.push(law.clone());
-                lines.push(format!(
-                    "（{}第{term}届全国人民代表大会常务委员会第{}次会议通过）",
-                    arabic_date(date),
-                    cn_small(session as u32)
-                ));
+                lines.push(note);
                 (
                     "presidential order",
                     Expect {

@@ -68,17 +68,22 @@ fn lines_of(simplified: &str) -> Vec<Line<'_>> {
 /// or the recipients; a standalone date before 主题词, 抄送, a print line or a title; running
 /// text ending in `。` before a signature (`organ date`).
 fn lost_break(line: &str) -> Option<usize> {
-    if line.chars().count() < 6 {
-        return None;
-    }
-    if let Some(pos) = line.find("文件")
+    // Lines under six characters hold one layout line.
+    line.chars().nth(5)?;
+    // A masthead, a number or a date starts within a title's length: only that much of a
+    // long body line is searched for them.
+    let start = &line[..line
+        .char_indices()
+        .nth(MAX_TITLE_CHARS)
+        .map_or(line.len(), |(i, _)| i)];
+    if let Some(pos) = start.find("文件")
         && pos > 0
         && pos + "文件".len() < line.len()
         && org_line(&line[..pos]).is_some()
     {
         return Some(pos + "文件".len());
     }
-    if let Some((range, _)) = numbers::find_all(line).into_iter().next()
+    if let Some((range, _)) = numbers::find_all(start).into_iter().next()
         && range.start == 0
         && range.end < line.len()
         && (title_shaped(&line[range.end..]) || title_piece(&line[range.end..]))
@@ -97,11 +102,7 @@ fn lost_break(line: &str) -> Option<usize> {
         if !titled {
             continue;
         }
-        let note = tail.starts_with(['（', '('])
-            && !find_dates(tail).is_empty()
-            && ["通过", "公布", "发布", "批准", "修正", "修订"]
-                .iter()
-                .any(|w| tail.contains(w));
+        let note = adoption_note(tail) && !find_dates(tail).is_empty();
         let structure = followers[2..5].iter().any(|f| tail.starts_with(f));
         let recipients = tail.starts_with(followers[5])
             && tail.ends_with(['：', ':'])
@@ -110,7 +111,7 @@ fn lost_break(line: &str) -> Option<usize> {
             return Some(pos);
         }
     }
-    if let Some(date) = find_dates(line).into_iter().next()
+    if let Some(date) = find_dates(start).into_iter().next()
         && date.end < line.len()
         && standalone_date(&line[..date.end]).is_some()
     {
@@ -573,14 +574,14 @@ fn signature_and_date(body: &[Line]) -> Option<(Vec<String>, IsoDate)> {
             return Some((orgs, date));
         }
         // Joint signatures print one organ per line above the date.
-        let above: Vec<String> = body[i.saturating_sub(SIGNATURE_LINES)..i]
+        let first = (i.saturating_sub(SIGNATURE_LINES)..i)
+            .rev()
+            .take_while(|&j| org_line(body[j].simp).is_some())
+            .last()
+            .unwrap_or(i);
+        let above: Vec<String> = body[first..i]
             .iter()
-            .rev()
-            .map_while(|l| org_line(l.simp))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .flatten()
+            .flat_map(|l| org_line(l.simp).unwrap_or_default())
             .collect();
         Some((above, date))
     })
@@ -589,16 +590,20 @@ fn signature_and_date(body: &[Line]) -> Option<(Vec<String>, IsoDate)> {
 /// The most organ lines a joint signature stacks above its date.
 const SIGNATURE_LINES: usize = 4;
 
+/// Words of the events an adoption note records.
+const EVENT_WORDS: [&str; 6] = ["通过", "公布", "发布", "批准", "修正", "修订"];
+
+/// An adoption note: a bracketed line recording events (`（2011年11月17日……会议通过）`).
+fn adoption_note(text: &str) -> bool {
+    text.starts_with(['（', '(']) && EVENT_WORDS.iter().any(|w| text.contains(w))
+}
+
 /// The date of an adoption note under the title (`（2011年11月17日……会议通过）`, or several
 /// events, `……通过 根据……修正`): the latest event's.
 fn adoption_date(body: &[Line]) -> Option<IsoDate> {
     body.iter().take(2).find_map(|line| {
         let simp = line.simp;
-        let note = simp.starts_with(['（', '('])
-            && ["通过", "公布", "发布", "批准", "修正", "修订"]
-                .iter()
-                .any(|w| simp.contains(w));
-        if !note {
+        if !adoption_note(simp) {
             return None;
         }
         // Each clause is an event: `……通过`, `根据……修正`; `自……起施行` is not one.

@@ -112,16 +112,14 @@ fn serial_numbers(text: &str) -> Vec<(std::ops::Range<usize>, DocNumber)> {
             continue;
         };
         let organ_end = before.len() - form.len();
-        let organ: String = before[..organ_end]
-            .chars()
+        let organ_start = before[..organ_end]
+            .char_indices()
             .rev()
-            .take_while(|&c| (fold::is_han(c) || c == '、') && !ORGAN_STOP_CHARS.contains(c))
+            .take_while(|&(_, c)| (fold::is_han(c) || c == '、') && !ORGAN_STOP_CHARS.contains(c))
             .take(MAX_ORGAN_CHARS)
-            .collect::<Vec<char>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let organ = organ.trim_start_matches('、');
+            .last()
+            .map_or(organ_end, |(i, _)| i);
+        let organ = before[organ_start..organ_end].trim_start_matches('、');
         if organ.chars().count() < 2 {
             continue;
         }
