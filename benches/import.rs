@@ -159,8 +159,9 @@ pub fn expected_documents(dir: &Path) -> u64 {
         .sum()
 }
 
-/// A plain tantivy index of `dir`'s files: words and characters of the folded text, the text
-/// stored, files read and folded on all cores. Returns its speed in MB/s.
+/// A plain tantivy index of `dir`'s files with the index's layout of text (words, characters
+/// with positions, the text stored), files read and folded on all cores. Returns its speed in
+/// MB/s.
 fn plain_index(dir: &Path) -> f64 {
     use tantivy::schema::{IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
     let indexed = |tokenizer: &str, record: IndexRecordOption| {

@@ -1,10 +1,14 @@
--- wrk script for the HTTP load test in the README: ten 1-3 word queries in rotation.
-local queries = {"条例", "人民政府", "监督", "环境 保护", "法律 责任", "安全 生产", "代表 大会 常务委员会", "城市 规划 管理", "行政 处罚", "知识 产权"}
+-- wrk script for the HTTP load test in the README: the known-item queries the search bench
+-- writes (pasted fragments and titles of the sample regulations), in rotation. The file is
+-- named by GONGWEN_QUERIES (default target/bench-data/known-items.txt), one query per line.
+local file = os.getenv("GONGWEN_QUERIES") or "target/bench-data/known-items.txt"
 local function encode(s)
   return (s:gsub("[^%w]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 local paths = {}
-for i, q in ipairs(queries) do paths[i] = "/api/search?q=" .. encode(q) .. "&limit=10" end
+for line in io.lines(file) do
+  if #line > 0 then paths[#paths + 1] = "/api/search?q=" .. encode(line) .. "&limit=10" end
+end
 local i = 0
 request = function()
   i = i + 1

@@ -10,7 +10,7 @@ use crate::config::{
 };
 use crate::index::{LiveIndex, SearchIndex};
 use crate::ingest::Pipeline;
-use crate::search::{self, Filters, SearchRequest, Sort};
+use crate::search::{self, FacetSet, Filters, SearchRequest, Sort};
 use crate::store::DataDir;
 use crate::write::{ImportReport, Progress, WriteOptions, Writes};
 
@@ -118,6 +118,7 @@ fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         sort,
         offset: args.offset,
         limit: args.limit,
+        facets: FacetSet::ALL,
     };
     let index = SearchIndex::open_live(&DataDir::new(args.data.data))?;
     let response = search::search(&index, &request)?;

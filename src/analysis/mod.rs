@@ -12,12 +12,13 @@
 //!   中国农业发展银行), placed at the *same position* as the word they belong to, so the
 //!   positions of consecutive words stay consecutive and proximity scoring keeps working.
 //! - **characters** ([`CHARS`]): one token per Han character (and per run of Latin letters or
-//!   digits), at its character index, punctuation and spaces leaving gaps. This is what a
-//!   query must match: a phrase of characters is found whatever jieba made of the surrounding
-//!   text (segmentation depends on context, and a word inside a longer word, or a single
-//!   character, is not a word token), and a quoted phrase matches exactly the adjacent
-//!   characters, never across punctuation. A character's position is its index in the text,
-//!   which is also how snippets find the matches of a hit.
+//!   digits), at its character index, and one per punctuation mark, standing for its class
+//!   ([`gap_class`]); spaces leave gaps. This is what a query must match: a run of characters
+//!   is found whatever jieba made of the surrounding text (segmentation depends on context,
+//!   and a word inside a longer word, or a single character, is not a word token); a quoted
+//!   phrase matches exactly the adjacent characters, never across punctuation; and a pasted
+//!   fragment's punctuation, at its ends too, must be where it was typed. A character's
+//!   position is its index in the text, which is also how snippets find the matches of a hit.
 //!
 //! [`fold_for_search`]: crate::lang::fold::fold_for_search
 
@@ -47,12 +48,40 @@ struct Span {
     position: usize,
 }
 
+impl Span {
+    /// The token's text, written into `out`: the text itself, or a punctuation mark's class.
+    fn write(&self, folded: &str, out: &mut String) {
+        out.clear();
+        let text = &folded[self.range.clone()];
+        match text.chars().next() {
+            Some(c) if !fold::is_searchable(c) => out.push(gap_class(c)),
+            _ => out.push_str(text),
+        }
+    }
+}
+
+/// The class a punctuation mark is indexed as: brackets and quotation marks of every form are
+/// one (a document number's `〔〕` is printed `[]`, `()`, or lost to `?`), other marks are
+/// themselves (folded to half width already).
+fn gap_class(c: char) -> char {
+    match c {
+        '[' | ']' | '(' | ')' | '{' | '}' | '<' | '>' | '?' | '"' | '\'' | '〔' | '〕' | '【'
+        | '】' | '〖' | '〗' | '〈' | '〉' | '《' | '》' | '「' | '」' | '『' | '』' | '“'
+        | '”' | '‘' | '’' => '〔',
+        c => c,
+    }
+}
+
 fn analyzed(folded: &str, spans: Vec<Span>) -> Vec<Analyzed> {
     spans
         .into_iter()
-        .map(|s| Analyzed {
-            text: folded[s.range].to_string(),
-            position: s.position,
+        .map(|s| {
+            let mut text = String::new();
+            s.write(folded, &mut text);
+            Analyzed {
+                text,
+                position: s.position,
+            }
         })
         .collect()
 }
@@ -113,8 +142,9 @@ fn word_spans(folded: &str) -> Vec<Span> {
     spans
 }
 
-/// The character tokens of folded text.
-fn char_spans(folded: &str) -> Vec<Span> {
+/// The tokens of folded text: each unit (a Han character or a Latin/digit run) at its
+/// character index, and with `marks` each punctuation mark too; spaces leave gaps.
+fn spans(folded: &str, marks: bool) -> Vec<Span> {
     let mut spans = Vec::with_capacity(folded.len() / 3);
     let mut chars = folded.char_indices().enumerate().peekable();
     while let Some((position, (at, c))) = chars.next() {
@@ -127,7 +157,7 @@ fn char_spans(folded: &str) -> Vec<Span> {
                 end = next_at + next.len_utf8();
                 chars.next();
             }
-        } else if !fold::is_searchable(c) {
+        } else if !(fold::is_searchable(c) || marks && is_mark(c)) {
             continue;
         }
         spans.push(Span {
@@ -136,6 +166,27 @@ fn char_spans(folded: &str) -> Vec<Span> {
         });
     }
     spans
+}
+
+/// Whether `c` is punctuation or a symbol (not a space, not a control character).
+fn is_mark(c: char) -> bool {
+    !c.is_whitespace() && !c.is_control()
+}
+
+/// The character tokens of folded text, as the index holds them (marks included).
+fn char_spans(folded: &str) -> Vec<Span> {
+    spans(folded, true)
+}
+
+/// The tokens a typed sequence is matched by, at their relative positions: its units and the
+/// punctuation marks among and around them (a mark typed before the first unit or after the
+/// last must stand there in the document too); nothing when it has no unit.
+pub fn sequence(text: &str) -> Vec<Analyzed> {
+    let folded = fold::fold_for_search(text);
+    if spans(&folded, false).is_empty() {
+        return Vec::new();
+    }
+    analyzed(&folded, char_spans(&folded))
 }
 
 /// The distinct words of a typed term, as the segmenter reads them (without sub-words), in
@@ -159,10 +210,11 @@ pub fn words(text: &str) -> Vec<Analyzed> {
     analyzed(&folded, word_spans(&folded))
 }
 
-/// The character tokens of `text`, folded first.
+/// The units of `text` (its Han characters and Latin/digit runs, without punctuation),
+/// folded first.
 pub fn chars(text: &str) -> Vec<Analyzed> {
     let folded = fold::fold_for_search(text);
-    analyzed(&folded, char_spans(&folded))
+    analyzed(&folded, spans(&folded, false))
 }
 
 /// Bytes of text a tokenizer has analysed: how far indexing has got, for the importer to
@@ -232,8 +284,7 @@ impl TokenStream for GongwenTokenStream<'_> {
         let Some(next) = self.spans.next() else {
             return false;
         };
-        self.token.text.clear();
-        self.token.text.push_str(&self.folded[next.range.clone()]);
+        next.write(self.folded, &mut self.token.text);
         self.token.position = next.position;
         self.token.offset_from = next.range.start;
         self.token.offset_to = next.range.end;
@@ -328,13 +379,37 @@ mod tests {
     }
 
     #[test]
-    fn the_tantivy_stream_reports_every_token() {
+    fn the_tantivy_stream_reports_every_token_and_mark() {
         let mut tokenizer = GongwenTokenizer::chars();
-        let mut stream = tokenizer.token_stream("通知。");
+        let mut stream = tokenizer.token_stream("通知。 98号〕");
         let mut seen = Vec::new();
         while stream.advance() {
-            seen.push((stream.token().text.clone(), stream.token().offset_from));
+            seen.push((stream.token().text.clone(), stream.token().position));
         }
-        assert_eq!(seen, [("通".to_string(), 0), ("知".to_string(), 3)]);
+        let expected: Vec<(String, usize)> = [
+            ("通", 0),
+            ("知", 1),
+            ("。", 2),
+            ("98", 4),
+            ("号", 6),
+            ("〔", 7),
+        ]
+        .iter()
+        .map(|&(t, p)| (t.to_string(), p))
+        .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_sequence_keeps_its_punctuation_in_classes() {
+        assert_eq!(
+            texts(&sequence("，负责區、")),
+            [(",", 0), ("负", 1), ("责", 2), ("区", 3), ("、", 4)]
+        );
+        assert_eq!(
+            texts(&sequence("办[2010]98")),
+            [("办", 0), ("〔", 1), ("2010", 2), ("〔", 6), ("98", 7)]
+        );
+        assert!(sequence("，。").is_empty());
     }
 }

@@ -46,6 +46,9 @@ pub struct SearchParams {
     offset: Option<String>,
     /// Hits to return, at most 100 (default 10).
     limit: Option<String>,
+    /// Facets to count, comma-separated: issuer, year, doc_type, subject (default all; empty
+    /// for none).
+    facets: Option<String>,
 }
 
 /// The answer of `GET /api/search`.
@@ -137,6 +140,11 @@ impl SearchParams {
             sort,
             offset: parse_number("offset", self.offset)?.unwrap_or(0),
             limit,
+            facets: self
+                .facets
+                .map(|f| f.parse().map_err(|e| ApiError::parameter("facets", e)))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

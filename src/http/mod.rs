@@ -72,6 +72,9 @@ struct Inner {
     /// Writes of this server wait their turn here (across processes, the data directory's
     /// lock decides).
     writing: tokio::sync::Mutex<()>,
+    /// Reads running at once: one per core. More would only share the cores, so every
+    /// request would take longer; waiting here instead keeps each one as fast as alone.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -92,6 +95,9 @@ impl AppState {
                 live,
                 config,
                 writing: tokio::sync::Mutex::new(()),
+                reads: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )),
             }),
         }
     }
@@ -125,16 +131,26 @@ impl AppState {
         self.inner.config.body_timeout
     }
 
-    /// Runs `work` on the blocking pool, within the request timeout.
+    /// Runs `work` on the blocking pool when a read slot is free, both within the request
+    /// timeout.
     async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let task = tokio::task::spawn_blocking(work);
+        let reads = Arc::clone(&self.inner.reads);
+        let task = async move {
+            let permit = reads.acquire_owned().await.map_err(ApiError::internal)?;
+            tokio::task::spawn_blocking(move || {
+                let result = work();
+                drop(permit);
+                result
+            })
+            .await
+            .map_err(ApiError::internal)?
+        };
         match tokio::time::timeout(self.inner.config.request_timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(ApiError::internal(join)),
+            Ok(result) => result,
             Err(_) => Err(ApiError::new(
                 ErrorCode::Timeout,
                 format!(

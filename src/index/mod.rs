@@ -2,9 +2,11 @@
 //! index fields, and one generation of it opened for reading and writing (the data directory
 //! and its generations are [`crate::store`]'s).
 
+mod facet_names;
 mod live;
 pub mod schema;
 
+pub use facet_names::FacetNames;
 pub use live::LiveIndex;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +70,7 @@ pub struct SearchIndex {
     dir: PathBuf,
     version: u32,
     analyzed: analysis::Meter,
+    facet_names: FacetNames,
     _held: Lock,
 }
 
@@ -160,6 +163,7 @@ impl SearchIndex {
             dir: dir.to_path_buf(),
             version,
             analyzed,
+            facet_names: FacetNames::default(),
             _held: held,
         })
     }
@@ -185,7 +189,9 @@ impl SearchIndex {
 
     /// Makes committed changes visible to searches.
     pub fn reload(&self) -> Result<(), IndexError> {
-        Ok(self.reader.reload()?)
+        self.reader.reload()?;
+        self.facet_names.retain_segments_of(&self.reader.searcher());
+        Ok(())
     }
 
     pub fn searcher(&self) -> tantivy::Searcher {
@@ -194,6 +200,11 @@ impl SearchIndex {
 
     pub fn fields(&self) -> &Fields {
         &self.fields
+    }
+
+    /// The names of the facet values of this index's segments.
+    pub fn facet_names(&self) -> &FacetNames {
+        &self.facet_names
     }
 
     pub fn dir(&self) -> &Path {

@@ -22,12 +22,22 @@ use crate::model::{DocNumber, IsoDate};
 const TITLE_BOOST: f32 = 3.0;
 /// How much the whole title matching a term, as typed, adds.
 const TITLE_PHRASE_BOOST: f32 = 5.0;
-/// What a multi-word term occurring as typed (its words adjacent) adds, per word. A constant:
-/// a phrase of everyday characters is rare as a phrase even when each character is common, so
-/// its BM25 (built from the characters' frequencies) would understate it.
-const PROXIMITY_SCORE_PER_WORD: f32 = 3.0;
-/// How much bearing the document number typed adds: enough to rank it above any text match.
-const OWN_NUMBER_BOOST: f32 = 100.0;
+/// What a multi-word term occurring exactly as typed (contiguously, after folding) adds: more
+/// than any sum of word scores, so such a document ranks above every one where the words
+/// only occur apart, whatever their titles. A constant: a run of everyday characters is rare
+/// as a run even when each of them is common, which BM25 over its parts would understate.
+const EXACT_SCORE: f32 = 10_000.0;
+/// What a multi-word term whose words all occur near each other, in order, adds: the tier
+/// between the exact documents and the rest.
+const PROXIMITY_SCORE: f32 = 1_000.0;
+/// How far apart, in characters in all, the words of a term may stand to count as near.
+const PROXIMITY_SLOP: u32 = 30;
+/// Words of a term whose nearness is checked, at most: the first ones of two or more
+/// characters (a single character is too common to place a word, and each word checked reads
+/// its positions in every candidate document).
+const PROXIMITY_WORDS: usize = 3;
+/// What bearing the document number typed adds: enough to rank it above any text match.
+const OWN_NUMBER_SCORE: f32 = 100_000.0;
 
 type Q = Box<dyn Query>;
 
@@ -89,19 +99,50 @@ fn boosted(query: Q, boost: f32) -> Q {
     Box::new(BoostQuery::new(query, boost))
 }
 
-/// `text` as a run of characters in a character field: a term for one token, a phrase (with
-/// the gaps punctuation leaves) for several; `None` when nothing in it is searchable.
-fn characters(field: Field, text: &str) -> Option<Q> {
-    let tokens = analysis::chars(text);
+/// `text` as a run of tokens in a character field (see [`analysis::sequence`]): a term for
+/// one token, a phrase for several; `None` when nothing in it is searchable.
+fn sequence(field: Field, text: &str) -> Option<Q> {
+    let tokens = analysis::sequence(text);
     let first = tokens.first()?.position;
-    if tokens.len() == 1 {
-        return Some(term(field, &tokens[0].text));
+    if let [one] = tokens.as_slice() {
+        return Some(term(field, &one.text));
     }
     let terms = tokens
         .iter()
         .map(|t| (t.position - first, Term::from_field_text(field, &t.text)))
         .collect();
     Some(Box::new(PhraseQuery::new_with_offset(terms)))
+}
+
+/// The words of `text` near each other, in order: the first character of each of the first
+/// [`PROXIMITY_WORDS`] words of two or more characters, at its place in the text, as a phrase
+/// with [`PROXIMITY_SLOP`]; `None` for fewer than two such words.
+fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
+    let folded = fold::fold_for_search(text);
+    let mut terms: Vec<(usize, Term)> = Vec::new();
+    let mut from = 0;
+    for word in words {
+        if terms.len() == PROXIMITY_WORDS {
+            break;
+        }
+        let Some(at) = folded[from..].find(word.as_str()).map(|i| i + from) else {
+            continue;
+        };
+        from = at + word.len();
+        if let [first, _, ..] = analysis::chars(word).as_slice() {
+            let position = folded[..at].chars().count() + first.position;
+            terms.push((position, Term::from_field_text(field, &first.text)));
+        }
+    }
+    let start = terms.first()?.0;
+    if terms.len() < 2 {
+        return None;
+    }
+    let terms = terms.into_iter().map(|(p, t)| (p - start, t)).collect();
+    Some(Box::new(PhraseQuery::new_with_offset_and_slop(
+        terms,
+        PROXIMITY_SLOP,
+    )))
 }
 
 impl Builder<'_> {
@@ -180,20 +221,28 @@ impl Builder<'_> {
         };
         let mut clauses: Vec<(Occur, Q)> = Vec::new();
         for word in &words {
-            clauses.push((Occur::Must, characters(chars_field, word)?));
+            clauses.push((Occur::Must, sequence(chars_field, word)?));
             clauses.push((Occur::Should, term(words_field, word)));
             if !title_only {
                 clauses.push((Occur::Should, boosted(term(f.title, word), TITLE_BOOST)));
             }
         }
-        if !title_only && let Some(q) = characters(f.title_chars, text) {
+        if !title_only && let Some(q) = sequence(f.title_chars, text) {
             clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
         }
-        if words.len() > 1
-            && let Some(q) = characters(chars_field, text)
-        {
-            let score = PROXIMITY_SCORE_PER_WORD * words.len() as f32;
-            clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(q, score))));
+        if words.len() > 1 {
+            if let Some(q) = sequence(chars_field, text) {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(q, EXACT_SCORE)),
+                ));
+            }
+            if let Some(q) = proximity(chars_field, text, &words) {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(ConstScoreQuery::new(q, PROXIMITY_SCORE)),
+                ));
+            }
         }
         if !negated {
             if words.len() > 1 {
@@ -211,8 +260,8 @@ impl Builder<'_> {
         } else {
             f.body_chars
         };
-        let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, characters(chars_field, text)?)];
-        if !title_only && let Some(q) = characters(f.title_chars, text) {
+        let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, sequence(chars_field, text)?)];
+        if !title_only && let Some(q) = sequence(f.title_chars, text) {
             clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
         }
         let words_field = if title_only { f.title } else { f.body };
@@ -227,11 +276,12 @@ impl Builder<'_> {
 
     fn number(&mut self, number: &DocNumber, negated: bool) -> Q {
         let normalised = number.to_string();
+        let own = term(self.fields.doc_number, &normalised);
         let mut clauses: Vec<(Occur, Q)> = vec![(
             Occur::Should,
-            boosted(term(self.fields.doc_number, &normalised), OWN_NUMBER_BOOST),
+            Box::new(ConstScoreQuery::new(own, OWN_NUMBER_SCORE)),
         )];
-        if let Some(q) = characters(self.fields.body_chars, &normalised) {
+        if let Some(q) = sequence(self.fields.body_chars, &normalised) {
             clauses.push((Occur::Should, q));
         }
         if !negated {

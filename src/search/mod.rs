@@ -16,13 +16,15 @@
 
 mod build;
 mod exclusion;
+mod facets;
 pub mod query;
 pub mod snippet;
 
 use serde::Serialize;
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
-use tantivy::collector::{Count, FacetCollector, MultiCollector, TopDocs};
+use tantivy::collector::{Count, MultiCollector, TopDocs};
 use tantivy::query::Query;
+use tantivy::schema::Field;
 use tantivy::{DocAddress, Order, Score, TantivyDocument};
 use utoipa::ToSchema;
 
@@ -78,6 +80,60 @@ impl std::str::FromStr for Sort {
     }
 }
 
+/// The facets a search counts (each costs a pass over the values of the matching documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FacetSet {
+    pub issuer: bool,
+    pub year: bool,
+    pub doc_type: bool,
+    pub subject: bool,
+}
+
+impl FacetSet {
+    pub const ALL: FacetSet = FacetSet {
+        issuer: true,
+        year: true,
+        doc_type: true,
+        subject: true,
+    };
+    pub const NONE: FacetSet = FacetSet {
+        issuer: false,
+        year: false,
+        doc_type: false,
+        subject: false,
+    };
+}
+
+impl Default for FacetSet {
+    fn default() -> Self {
+        FacetSet::ALL
+    }
+}
+
+impl std::str::FromStr for FacetSet {
+    type Err = String;
+
+    /// Comma-separated facet names (`issuer,year,doc_type,subject`); empty for none.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut set = FacetSet::NONE;
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let slot = match name {
+                "issuer" => &mut set.issuer,
+                "year" => &mut set.year,
+                "doc_type" => &mut set.doc_type,
+                "subject" => &mut set.subject,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not a facet: use issuer, year, doc_type, subject (comma-separated), or nothing for none"
+                    ));
+                }
+            };
+            *slot = true;
+        }
+        Ok(set)
+    }
+}
+
 /// One search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRequest {
@@ -86,6 +142,7 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub offset: usize,
     pub limit: usize,
+    pub facets: FacetSet,
 }
 
 impl Default for SearchRequest {
@@ -96,6 +153,7 @@ impl Default for SearchRequest {
             sort: Sort::Relevance,
             offset: 0,
             limit: DEFAULT_LIMIT,
+            facets: FacetSet::ALL,
         }
     }
 }
@@ -138,7 +196,8 @@ struct HitMeta {
     subject_words: Vec<String>,
 }
 
-/// Counts per value, over all matching documents.
+/// Counts per value, over all matching documents; a facet the request did not ask for is
+/// empty.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Facets {
     pub issuer: Vec<FacetCount>,
@@ -217,21 +276,25 @@ fn search_with_facets(
 
     let mut collectors = MultiCollector::new();
     let count = collectors.add_collector(Count);
-    let facet_fields = [
-        fields.issuer_facet,
-        fields.year_facet,
-        fields.doc_type_facet,
-        fields.subject_facet,
-    ];
-    let facet_handles: Vec<_> = facet_fields
-        .iter()
-        .map(|&field| {
-            let name = index.tantivy().schema().get_field_name(field).to_string();
-            let mut collector = FacetCollector::for_field(name);
-            collector.add_facet("/");
-            collectors.add_collector(collector)
-        })
-        .collect();
+    let wanted = request.facets;
+    let facet_fields: Vec<(Field, String)> = [
+        (wanted.issuer, fields.issuer_facet),
+        (wanted.year, fields.year_facet),
+        (wanted.doc_type, fields.doc_type_facet),
+        (wanted.subject, fields.subject_facet),
+    ]
+    .into_iter()
+    .filter(|(wanted, _)| *wanted)
+    .map(|(_, field)| {
+        let name = index.tantivy().schema().get_field_name(field).to_string();
+        (field, name)
+    })
+    .collect();
+    let counted: Vec<Field> = facet_fields.iter().map(|(field, _)| *field).collect();
+    let facet_handle = collectors.add_collector(facets::FacetCounts {
+        fields: facet_fields,
+        names: index.facet_names(),
+    });
     // Past the last document there is nothing to rank; the collector would still make room
     // for `offset` hits, so a huge offset must not reach it.
     let offset = request.offset.min(searcher.num_docs() as usize);
@@ -270,26 +333,34 @@ fn search_with_facets(
         }
     };
     let total = count.extract(&mut fruit);
-    let mut facet_lists: Vec<Vec<FacetCount>> = facet_handles
+    let mut lists: Vec<(Field, Vec<FacetCount>)> = counted
         .into_iter()
-        .map(|handle| {
-            let counts = handle.extract(&mut fruit);
+        .zip(facet_handle.extract(&mut fruit))
+        .map(|(field, counts)| {
             let mut values: Vec<FacetCount> = counts
-                .get("/")
-                .map(|(facet, count)| FacetCount {
-                    value: facet
-                        .to_path()
-                        .last()
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    count,
-                })
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
                 .collect();
             values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
             values.truncate(facet_values);
-            values
+            (field, values)
         })
         .collect();
+    let mut take = |field: Field| {
+        lists
+            .iter_mut()
+            .find(|(f, _)| *f == field)
+            .map(|(_, values)| std::mem::take(values))
+            .unwrap_or_default()
+    };
+    let mut facets = Facets {
+        issuer: take(fields.issuer_facet),
+        year: take(fields.year_facet),
+        doc_type: take(fields.doc_type_facet),
+        subject: take(fields.subject_facet),
+    };
+    facets.year.sort_by(|a, b| b.value.cmp(&a.value));
+    let patterns = snippet::Patterns::new(&built.highlights);
     let hits = if request.limit == 0 {
         Vec::new()
     } else {
@@ -298,14 +369,10 @@ fn search_with_facets(
             .map(|(score, address)| {
                 let stored: TantivyDocument = searcher.doc(address)?;
                 let (meta, text): (HitMeta, &str) = index.stored_hit(&stored)?;
-                let matches = snippet::match_positions(
-                    &searcher,
-                    address,
-                    fields.body_chars,
-                    &built.highlights,
-                )?;
+                let matches =
+                    snippet::match_positions(&searcher, address, fields.body_chars, &patterns)?;
                 Ok(Hit {
-                    snippet: snippet::snippet(text, &matches, &built.highlights),
+                    snippet: snippet::snippet(text, &matches, &patterns),
                     id: meta.id,
                     title: meta.title,
                     issuers: meta.issuers,
@@ -318,20 +385,10 @@ fn search_with_facets(
             })
             .collect::<Result<Vec<Hit>, SearchError>>()?
     };
-    let subject = facet_lists.pop().unwrap_or_default();
-    let doc_type = facet_lists.pop().unwrap_or_default();
-    let mut year = facet_lists.pop().unwrap_or_default();
-    year.sort_by(|a, b| b.value.cmp(&a.value));
-    let issuer = facet_lists.pop().unwrap_or_default();
     Ok(SearchResponse {
         total,
         hits,
-        facets: Facets {
-            issuer,
-            year,
-            doc_type,
-            subject,
-        },
+        facets,
     })
 }
 

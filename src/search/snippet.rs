@@ -4,8 +4,8 @@
 //! Where the terms matched comes from the index, not from the text: the character field
 //! keeps each character's position, which is its index in the text, so [`match_positions`]
 //! reads the first positions of each term in the hit and the window is cut out of the text
-//! around them; only those few hundred characters are folded and looked through. A hit costs
-//! the same however long its document.
+//! around them; only those few hundred characters are folded and looked through. A hit
+//! costs the same however long its document.
 //!
 //! Marking follows the character analyzer of the index (one token per Han character or
 //! Latin/digit run, punctuation a gap of one), so a term typed in simplified characters marks
@@ -32,23 +32,23 @@ const MAX_TERM_TOKENS: usize = 32;
 /// Positions of one term read, at most: the snippet comes from the first matches.
 const MAX_MATCHES_PER_TERM: usize = 64;
 
-/// Where `terms` occur in the document at `address`, as (character position, term index)
-/// pairs sorted by position, read from `field` (a character field with positions). A term
-/// of several tokens occurs where all of them stand at their relative positions.
+/// Where `patterns` occur in the document at `address`, as (character position, pattern
+/// index) pairs sorted by position, read from `field` (a character field with positions). A
+/// term of several tokens occurs where all of them stand at their relative positions.
 pub fn match_positions(
     searcher: &Searcher,
     address: DocAddress,
     field: Field,
-    terms: &[String],
+    patterns: &Patterns,
 ) -> tantivy::Result<Vec<(usize, usize)>> {
     let inverted = searcher
         .segment_reader(address.segment_ord)
         .inverted_index(field)?;
     let mut found = Vec::new();
     let mut positions: Vec<u32> = Vec::new();
-    for (index, pattern) in patterns(terms).iter().enumerate() {
+    for (index, pattern) in patterns.0.iter().enumerate() {
         let mut starts: Option<Vec<u32>> = None;
-        for token in pattern {
+        for token in &pattern.sequence {
             let term = Term::from_field_text(field, &token.text);
             let Some(mut postings) =
                 inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
@@ -60,18 +60,18 @@ pub fn match_positions(
                 starts = Some(Vec::new());
                 break;
             }
-            let offset = (token.position - pattern[0].position) as u32;
+            let offset = (token.position - pattern.sequence[0].position) as u32;
             postings.positions(&mut positions);
-            let here: Vec<u32> = positions
-                .iter()
-                .filter_map(|p| p.checked_sub(offset))
-                .collect();
+            let here = positions.iter().filter_map(|p| p.checked_sub(offset));
             starts = Some(match starts {
-                None => here,
-                Some(previous) => previous
-                    .into_iter()
-                    .filter(|p| here.binary_search(p).is_ok())
-                    .collect(),
+                None => here.collect(),
+                Some(previous) => {
+                    let here: Vec<u32> = here.collect();
+                    previous
+                        .into_iter()
+                        .filter(|p| here.binary_search(p).is_ok())
+                        .collect()
+                }
             });
             if starts.as_ref().is_some_and(Vec::is_empty) {
                 break;
@@ -89,14 +89,38 @@ pub fn match_positions(
     Ok(found)
 }
 
+/// The byte offset of the `n`-th character of `text` (its length when it has fewer): whole
+/// blocks of bytes are skipped by counting the bytes that start a character.
+fn byte_of_char(text: &str, n: usize) -> usize {
+    let bytes = text.as_bytes();
+    let starts_char = |b: &u8| (*b as i8) >= -0x40;
+    let mut seen = 0;
+    let mut at = 0;
+    for block in bytes.chunks(256) {
+        let here = block.iter().filter(|b| starts_char(b)).count();
+        if seen + here > n {
+            break;
+        }
+        seen += here;
+        at += block.len();
+    }
+    for (i, b) in bytes[at..].iter().enumerate() {
+        if starts_char(b) {
+            if seen == n {
+                return at + i;
+            }
+            seen += 1;
+        }
+    }
+    text.len()
+}
+
 /// A snippet of `text`: the window that holds the most distinct terms among those starting a
 /// little before one of `matches` (as [`match_positions`] gives them; the start of the text
 /// when there are none), with every occurrence of `terms` in it marked.
-pub fn snippet(text: &str, matches: &[(usize, usize)], terms: &[String]) -> String {
-    let start_char = window_start(matches);
-    let mut bounds = text.char_indices().map(|(i, _)| i).skip(start_char);
-    let start = bounds.next().unwrap_or(text.len());
-    let end = bounds.nth(WINDOW_CHARS - 1).unwrap_or(text.len());
+pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
+    let start = byte_of_char(text, window_start(matches));
+    let end = start + byte_of_char(&text[start..], WINDOW_CHARS);
     let window = &text[start..end];
     // Folded character for character (context-free), so positions in the window stay put.
     let folded: Vec<char> = window
@@ -107,17 +131,17 @@ pub fn snippet(text: &str, matches: &[(usize, usize)], terms: &[String]) -> Stri
         .into_iter()
         .map(|o| start + o)
         .collect();
-    let patterns = patterns(terms);
+    let patterns = &patterns.0;
     let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
     for (index, pattern) in patterns.iter().enumerate() {
-        if let Some(lead) = pattern[0].text.chars().next() {
+        if let Some(lead) = pattern.units[0].text.chars().next() {
             by_lead.entry(lead).or_default().push(index);
         }
     }
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (at, c) in folded.iter().enumerate() {
         for &index in by_lead.get(c).into_iter().flatten() {
-            if let Some(end) = occurs_at(&folded, at, &patterns[index]) {
+            if let Some(end) = occurs_at(&folded, at, &patterns[index].units) {
                 spans.push((offsets[at], offsets[end]));
             }
         }
@@ -146,22 +170,47 @@ fn window_start(matches: &[(usize, usize)]) -> usize {
     best.map_or(0, |b| b.1)
 }
 
-/// The character tokens of each distinct term, at most [`MAX_TERMS`] of them, each cut to
-/// [`MAX_TERM_TOKENS`].
-fn patterns(terms: &[String]) -> Vec<Vec<Analyzed>> {
-    let mut patterns: Vec<Vec<Analyzed>> = Vec::new();
+/// A term as the snippet looks for it: its units, and the tokens of its sequence in the
+/// character field (see [`analysis::sequence`]).
+struct Pattern {
+    units: Vec<Analyzed>,
+    sequence: Vec<Analyzed>,
+}
+
+/// The terms a query's snippets mark, prepared once per query.
+pub struct Patterns(Vec<Pattern>);
+
+impl Patterns {
+    pub fn new(terms: &[String]) -> Patterns {
+        Patterns(patterns(terms))
+    }
+}
+
+/// Each distinct term, at most [`MAX_TERMS`] of them, each cut to [`MAX_TERM_TOKENS`]
+/// character tokens.
+fn patterns(terms: &[String]) -> Vec<Pattern> {
+    let mut patterns: Vec<Pattern> = Vec::new();
     for term in terms {
-        let mut pattern = analysis::chars(term);
-        pattern.truncate(MAX_TERM_TOKENS);
+        let folded = fold::fold_for_search(term);
+        let mut units = analysis::chars(&folded);
+        let cut = units.get(MAX_TERM_TOKENS).map(|u| u.position);
+        units.truncate(MAX_TERM_TOKENS);
         let seen = patterns.iter().any(|p| {
-            p.len() == pattern.len()
-                && p.iter().zip(&pattern).all(|(a, b)| {
+            p.units.len() == units.len()
+                && p.units.iter().zip(&units).all(|(a, b)| {
                     a.text == b.text
-                        && a.position - p[0].position == b.position - pattern[0].position
+                        && a.position - p.units[0].position == b.position - units[0].position
                 })
         });
-        if !pattern.is_empty() && !seen {
-            patterns.push(pattern);
+        if !units.is_empty() && !seen {
+            let kept: String = match cut {
+                Some(cut) => folded.chars().take(cut).collect(),
+                None => folded,
+            };
+            patterns.push(Pattern {
+                sequence: analysis::sequence(&kept),
+                units,
+            });
         }
         if patterns.len() == MAX_TERMS {
             break;
@@ -260,7 +309,7 @@ mod tests {
         let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
         let matches = [(0, 1), (at(text, "拥军优属"), 0)];
         assert_eq!(
-            snippet(text, &matches, &terms),
+            snippet(text, &matches, &Patterns::new(&terms)),
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
         );
     }
@@ -268,7 +317,11 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snippet(&text, &[(at(&text, "通知"), 0)], &["通知".to_string()]);
+        let s = snippet(
+            &text,
+            &[(at(&text, "通知"), 0)],
+            &Patterns::new(&["通知".to_string()]),
+        );
         assert!(s.starts_with('…') && s.ends_with('…'));
         assert!(s.contains("&lt;b&gt;<mark>通知</mark>&lt;/b&gt;"), "{s}");
         assert!(s.chars().count() < 200);
@@ -276,13 +329,20 @@ mod tests {
 
     #[test]
     fn no_match_shows_the_beginning() {
-        assert_eq!(snippet("第一条 为了规范", &[], &[]), "第一条 为了规范");
+        assert_eq!(
+            snippet("第一条 为了规范", &[], &Patterns::new(&[])),
+            "第一条 为了规范"
+        );
     }
 
     #[test]
     fn digit_runs_match_whole() {
         let text = "1989年和89年";
-        let s = snippet(text, &[(at(text, "和") + 1, 0)], &["89年".to_string()]);
+        let s = snippet(
+            text,
+            &[(at(text, "和") + 1, 0)],
+            &Patterns::new(&["89年".to_string()]),
+        );
         assert_eq!(s, "1989年和<mark>89年</mark>");
     }
 
@@ -294,14 +354,18 @@ mod tests {
         assert_eq!(patterns(&terms).len(), 2);
         let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
         assert_eq!(patterns(&many).len(), MAX_TERMS);
-        let s = snippet(&text, &[(0, 0)], &terms);
+        let s = snippet(&text, &[(0, 0)], &Patterns::new(&terms));
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 
     #[test]
     fn a_match_deep_in_a_long_text_is_shown_around_it() {
         let text = format!("{}关于通知{}", "前".repeat(500_000), "后".repeat(500));
-        let s = snippet(&text, &[(500_002, 0)], &["通知".to_string()]);
+        let s = snippet(
+            &text,
+            &[(500_002, 0)],
+            &Patterns::new(&["通知".to_string()]),
+        );
         assert!(
             s.starts_with('…') && s.contains("关于<mark>通知</mark>"),
             "{s}"
@@ -313,10 +377,21 @@ mod tests {
         let text = format!("甲{}乙丙", "前".repeat(300));
         let matches = [(0, 0), (301, 1), (302, 2)];
         let terms = ["甲".to_string(), "乙".to_string(), "丙".to_string()];
-        let s = snippet(&text, &matches, &terms);
+        let s = snippet(&text, &matches, &Patterns::new(&terms));
         assert!(
             s.contains("<mark>乙</mark><mark>丙</mark>") || s.contains("<mark>乙丙</mark>"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn byte_offsets_of_characters_agree_with_char_indices() {
+        let text = format!("{}a擁軍🀄b{}", "前".repeat(300), "x".repeat(700));
+        let expected: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        for (n, &byte) in expected.iter().enumerate() {
+            assert_eq!(byte_of_char(&text, n), byte, "character {n}");
+        }
+        assert_eq!(byte_of_char(&text, expected.len()), text.len());
+        assert_eq!(byte_of_char(&text, expected.len() + 10), text.len());
     }
 }

@@ -404,6 +404,7 @@ fn bad_queries_and_parameters_are_400_with_a_position() {
         [("date_from", "2010/01/01")],
         [("doc_number", "浦府办98号")],
         [("sort", "newest")],
+        [("facets", "year,colour")],
         [("colour", "red")],
     ] {
         let body = assert_error(
@@ -418,6 +419,34 @@ fn bad_queries_and_parameters_are_400_with_a_position() {
                 .contains(params[0].0),
             "{body}"
         );
+    }
+}
+
+#[test]
+fn only_the_facets_asked_for_are_counted() {
+    let facets = |value: Option<&str>| -> Value {
+        let mut params = vec![("q", "浦东")];
+        params.extend(value.map(|v| ("facets", v)));
+        let response = client()
+            .get(server().url("/api/search"))
+            .query(&params)
+            .send()
+            .expect("search");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().expect("json")["facets"].clone()
+    };
+    let count = |facets: &Value, name: &str| facets[name].as_array().map_or(0, Vec::len);
+    let all = facets(None);
+    for name in ["issuer", "year", "doc_type"] {
+        assert!(count(&all, name) > 0, "{name}: {all}");
+    }
+    let some = facets(Some("year, doc_type"));
+    assert_eq!(some["year"], all["year"]);
+    assert_eq!(some["doc_type"], all["doc_type"]);
+    assert_eq!(count(&some, "issuer"), 0, "{some}");
+    let none = facets(Some(""));
+    for name in ["issuer", "year", "doc_type", "subject"] {
+        assert_eq!(count(&none, name), 0, "{name}: {none}");
     }
 }
 

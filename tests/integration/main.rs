@@ -5,6 +5,7 @@ mod fuzz;
 mod http;
 mod import;
 mod ingest;
+mod known_items;
 mod layouts;
 mod regression;
 mod search;

@@ -1,0 +1,66 @@
+//! The names of facet ordinals, per segment: what the facet counts of a search look values
+//! up in (see [`crate::search`]). A segment never changes, so its table is read once, and
+//! forgotten when a merge removes the segment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tantivy::fastfield::FacetReader;
+use tantivy::index::SegmentId;
+use tantivy::schema::{Facet, Field};
+use tantivy::{Searcher, SegmentReader};
+
+/// Name tables by segment and field.
+type Tables = HashMap<(SegmentId, Field), Arc<Vec<String>>>;
+
+/// Per segment and field, the name of each facet ordinal.
+#[derive(Default)]
+pub struct FacetNames {
+    tables: Mutex<Tables>,
+}
+
+impl FacetNames {
+    /// The names of the ordinals of `facets`, `field`'s values in the segment of `reader`,
+    /// read once.
+    pub fn table(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        facets: &FacetReader,
+    ) -> tantivy::Result<Arc<Vec<String>>> {
+        let key = (reader.segment_id(), field);
+        if let Some(table) = self.lock().get(&key) {
+            return Ok(Arc::clone(table));
+        }
+        let mut table = Vec::with_capacity(facets.num_facets());
+        let mut stream = facets.facet_dict().stream()?;
+        while stream.advance() {
+            let facet = Facet::from_encoded(stream.key().to_vec())
+                .map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?;
+            table.push(
+                facet
+                    .to_path()
+                    .last()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        let table = Arc::new(table);
+        self.lock().insert(key, Arc::clone(&table));
+        Ok(table)
+    }
+
+    /// Forgets the tables of segments `searcher` no longer has (merged away).
+    pub fn retain_segments_of(&self, searcher: &Searcher) {
+        let live: Vec<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.lock().retain(|(segment, _), _| live.contains(segment));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
