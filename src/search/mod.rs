@@ -4,9 +4,10 @@
 //! How a query becomes a tantivy query ([`build`]):
 //! - free text must occur: every word the segmenter finds in it must occur as a run of
 //!   characters (in the character field, so a word inside a longer word, or one split
-//!   differently in the document, still counts); the words score by BM25 in the word fields,
-//!   a match in the title counts three times, and the whole term occurring as typed (the
-//!   proximity of its words) scores extra;
+//!   differently in the document, still counts). A term of several words ranks in tiers: the
+//!   documents holding it exactly as typed (its characters and punctuation adjacent) above
+//!   all others, then those with its words near each other in order, then the rest; within a
+//!   tier its words score by BM25 in the word fields, a match in the title three times;
 //! - a quoted phrase must occur exactly, its characters adjacent;
 //! - a document number in any bracket form matches the document that bears it (ranked far
 //!   above the rest) and, as text, the documents that cite it;
