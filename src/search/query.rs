@@ -424,7 +424,7 @@ fn searchable(position: usize, text: String) -> Result<String, QueryError> {
         "the query holds bytes that are not UTF-8 text".to_string()
     } else {
         format!(
-            "`{text}` has nothing to search for: punctuation and symbols are not indexed, only characters, letters and digits"
+            "`{text}` has nothing to search for: punctuation and symbols alone match nothing; search for characters, letters or digits"
         )
     };
     Err(error(position, message))
