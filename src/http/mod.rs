@@ -131,15 +131,15 @@ impl AppState {
         self.inner.config.body_timeout
     }
 
-    /// Runs `work` on the blocking pool when a read slot is free, both within the request
-    /// timeout.
+    /// Runs the read `work` on the blocking pool when a read slot is free, both within the
+    /// request timeout.
     async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let reads = Arc::clone(&self.inner.reads);
-        let task = async move {
+        self.within_timeout(async move {
             let permit = reads.acquire_owned().await.map_err(ApiError::internal)?;
             tokio::task::spawn_blocking(move || {
                 let result = work();
@@ -148,7 +148,33 @@ impl AppState {
             })
             .await
             .map_err(ApiError::internal)?
-        };
+        })
+        .await
+    }
+
+    /// Runs a write on the blocking pool after this server's earlier writes, outside the read
+    /// slots. A write is not cut off by the request's deadline: it is on the pool from the
+    /// start, and answered 503 or not, it finishes (or fails) whole.
+    async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let state = self.clone();
+        let turn = Arc::clone(&self.inner);
+        let task = tokio::task::spawn_blocking(move || {
+            let _turn = turn.writing.blocking_lock();
+            work(&state)
+        });
+        self.within_timeout(async move { task.await.map_err(ApiError::internal)? })
+            .await
+    }
+
+    /// `task`'s result, or a timeout error once the request's deadline has passed.
+    async fn within_timeout<T>(
+        &self,
+        task: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         match tokio::time::timeout(self.inner.config.request_timeout, task).await {
             Ok(result) => result,
             Err(_) => Err(ApiError::new(
@@ -159,22 +185,6 @@ impl AppState {
                 ),
             )),
         }
-    }
-
-    /// Runs a write on the blocking pool after this server's earlier writes. A write is not
-    /// cut off by the request's deadline: answered 503 or not, it finishes (or fails) whole.
-    async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let state = self.clone();
-        let turn = Arc::clone(&self.inner);
-        self.blocking(move || {
-            let _turn = turn.writing.blocking_lock();
-            work(&state)
-        })
-        .await
     }
 }
 

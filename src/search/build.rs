@@ -114,7 +114,7 @@ fn sequence(field: Field, text: &str) -> Option<Q> {
     Some(Box::new(PhraseQuery::new_with_offset(terms)))
 }
 
-/// The words of `text` near each other, in order: the first character of each of the first
+/// The words of `text` near each other: the first character of each of the first
 /// [`PROXIMITY_WORDS`] words of two or more characters, at its place in the text, as a phrase
 /// with [`PROXIMITY_SLOP`]; `None` for fewer than two such words.
 fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
@@ -130,8 +130,13 @@ fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
         };
         from = at + word.len();
         if let [first, _, ..] = analysis::chars(word).as_slice() {
+            let term = Term::from_field_text(field, &first.text);
+            // tantivy's slop does not keep order: one occurrence would stand for both.
+            if terms.iter().any(|(_, t)| *t == term) {
+                continue;
+            }
             let position = folded[..at].chars().count() + first.position;
-            terms.push((position, Term::from_field_text(field, &first.text)));
+            terms.push((position, term));
         }
     }
     let start = terms.first()?.0;

@@ -195,22 +195,20 @@ fn patterns(terms: &[String]) -> Vec<Pattern> {
         let mut units = analysis::chars(&folded);
         let cut = units.get(MAX_TERM_TOKENS).map(|u| u.position);
         units.truncate(MAX_TERM_TOKENS);
+        let kept: String = match cut {
+            Some(cut) => folded.chars().take(cut).collect(),
+            None => folded,
+        };
+        let sequence = analysis::sequence(&kept);
         let seen = patterns.iter().any(|p| {
-            p.units.len() == units.len()
-                && p.units.iter().zip(&units).all(|(a, b)| {
+            p.sequence.len() == sequence.len()
+                && p.sequence.iter().zip(&sequence).all(|(a, b)| {
                     a.text == b.text
-                        && a.position - p.units[0].position == b.position - units[0].position
+                        && a.position - p.sequence[0].position == b.position - sequence[0].position
                 })
         });
         if !units.is_empty() && !seen {
-            let kept: String = match cut {
-                Some(cut) => folded.chars().take(cut).collect(),
-                None => folded,
-            };
-            patterns.push(Pattern {
-                sequence: analysis::sequence(&kept),
-                units,
-            });
+            patterns.push(Pattern { sequence, units });
         }
         if patterns.len() == MAX_TERMS {
             break;
