@@ -18,6 +18,7 @@ use gongwen::index::SearchIndex;
 use gongwen::ingest::Pipeline;
 use gongwen::search::{self, SearchRequest, query};
 
+use crate::known_items::SplitMix;
 use crate::support::{repo_path, samples_dir};
 
 /// The longest a single case may take (`GONGWEN_FUZZ_CASE_MS`; the default allows for an
@@ -33,24 +34,20 @@ fn budget(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// SplitMix64: small, fast and reproducible from its seed.
-struct Rng(u64);
+/// Draws reproducible from its seed ([`SplitMix`]).
+struct Rng(SplitMix);
 
 impl Rng {
     fn from_env() -> Rng {
-        Rng(budget("GONGWEN_FUZZ_SEED", 20_261_202) as u64)
+        Rng(SplitMix(budget("GONGWEN_FUZZ_SEED", 20_261_202) as u64))
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n)
     }
 
     fn chance(&mut self, percent: usize) -> bool {

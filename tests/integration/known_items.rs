@@ -175,11 +175,12 @@ impl Corpus {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so every run cuts the same fragments.
-struct SplitMix(u64);
+/// A small deterministic generator (SplitMix64), so every run cuts the same fragments (the
+/// fuzz tests draw from it too).
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -187,8 +188,8 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
     }
 }
