@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::config::{
-    Command, ImportArgs, InspectArgs, ReindexArgs, SearchArgs, ServeArgs, WriteArgs,
+    Command, ExportArgs, FilterArgs, ImportArgs, InspectArgs, ReindexArgs, SearchArgs, ServeArgs,
+    WriteArgs,
 };
 use crate::index::{LiveIndex, SearchIndex};
 use crate::ingest::Pipeline;
-use crate::search::{self, FacetSet, Filters, SearchRequest, Sort};
+use crate::search::{self, Filters, SearchRequest, Sort, export};
 use crate::store::DataDir;
 use crate::write::{ImportReport, Progress, WriteOptions, Writes};
 
@@ -23,6 +24,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Inspect(args) => inspect(args),
         Command::Import(args) => import(args),
         Command::Search(args) => search(args),
+        Command::Export(args) => export(args),
         Command::Serve(args) => serve(args),
         Command::Reindex(args) => reindex(args),
     };
@@ -91,17 +93,14 @@ fn reindex(args: ReindexArgs) -> anyhow::Result<ExitCode> {
     print_report(&report, args.json)
 }
 
-fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
+/// The query and filters of the command line.
+fn request_of(args: FilterArgs) -> anyhow::Result<SearchRequest> {
     let date = |flag: &str, value: Option<String>| -> anyhow::Result<_> {
         value
             .map(|v| v.parse().map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
             .transpose()
     };
-    let sort: Sort = args
-        .sort
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--sort: {e}"))?;
-    let request = SearchRequest {
+    Ok(SearchRequest {
         q: args.query,
         filters: Filters {
             issuer: args.issuer,
@@ -114,15 +113,57 @@ fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 .map(|n| n.parse().map_err(|e| anyhow::anyhow!("--number: {e}")))
                 .transpose()?,
             subject: args.subject,
+            status: args
+                .status
+                .map(|s| s.parse().map_err(|e| anyhow::anyhow!("--status: {e}")))
+                .transpose()?,
+            include_predecessors: args.include_predecessors,
         },
+        ..SearchRequest::default()
+    })
+}
+
+fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let sort: Sort = args
+        .sort
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--sort: {e}"))?;
+    let request = SearchRequest {
         sort,
         offset: args.offset,
         limit: args.limit,
-        facets: FacetSet::ALL,
+        collapse_versions: args.collapse_versions,
+        ..request_of(args.filters)?
     };
     let index = SearchIndex::open_live(&DataDir::new(args.data.data))?;
     let response = search::search(&index, &request)?;
     out(&serde_json::to_string_pretty(&response)?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let format: export::Format = args
+        .format
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    let fields =
+        export::parse_fields(&args.fields).map_err(|e| anyhow::anyhow!("--fields: {e}"))?;
+    let request = request_of(args.filters)?;
+    let index = SearchIndex::open_live(&DataDir::new(args.data.data))?;
+    let export = export::prepare(&index, &request, fields, format)?;
+    eprintln!("{} documents", export.total);
+    let written = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            export.write(&mut std::io::BufWriter::new(file))?
+        }
+        None => match export.write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
+            Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            result => result?,
+        },
+    };
+    eprintln!("{written} rows written");
     Ok(ExitCode::SUCCESS)
 }
 

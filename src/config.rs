@@ -27,6 +27,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Search the index and print the result as JSON.
     Search(SearchArgs),
+    /// Write every document a query matches as CSV or JSON Lines (the total on standard error).
+    Export(ExportArgs),
     /// Serve the JSON API and the web page; on first start, import the corpus.
     Serve(ServeArgs),
     /// Rebuild the index from the archive, then switch to it atomically.
@@ -96,16 +98,32 @@ pub struct ReindexArgs {
 pub struct SearchArgs {
     #[command(flatten)]
     pub data: DataArg,
-    /// The query (see the README for its language); may be empty with filters.
-    #[arg(default_value = "")]
-    pub query: String,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
-    /// Only documents by this issuer (any printed form).
+    /// relevance, date_desc, date_asc or cited_by.
+    #[arg(long, default_value = "relevance")]
+    pub sort: String,
+    /// Only the newest matching version of each regulation.
+    #[arg(long)]
+    pub collapse_versions: bool,
+}
+
+/// The query and filters of a search or an export.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// The query (see the README for its language); may be empty with filters.
+    #[arg(default_value = "")]
+    pub query: String,
+    /// Only documents by this issuer (any printed form of its entity).
     #[arg(long)]
     pub issuer: Option<String>,
+    /// With --issuer: also the entities it succeeded.
+    #[arg(long)]
+    pub include_predecessors: bool,
     /// Only documents filed under this year.
     #[arg(long)]
     pub year: Option<i32>,
@@ -124,9 +142,27 @@ pub struct SearchArgs {
     /// Latest date (YYYY-MM-DD).
     #[arg(long)]
     pub to: Option<String>,
-    /// relevance, date_desc or date_asc.
-    #[arg(long, default_value = "relevance")]
-    pub sort: String,
+    /// in_force, superseded, repealed or expired.
+    #[arg(long)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// csv (UTF-8 with a byte-order mark) or jsonl.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Fields of each row, comma-separated (default: id, title, issuers, doc_number, date,
+    /// doc_type, subject_words, status, cited_by_count).
+    #[arg(long, default_value = "")]
+    pub fields: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -394,7 +430,7 @@ mod tests {
                 let switch = matches!(arg.get_action(), clap::ArgAction::SetTrue);
                 let per_call = [
                     "json", "limit", "offset", "issuer", "year", "doc_type", "subject", "number",
-                    "from", "to", "sort",
+                    "from", "to", "sort", "status", "format", "fields", "output",
                 ]
                 .contains(&arg.get_id().as_str());
                 if !positional

@@ -42,6 +42,17 @@ pub struct Document {
     pub cc: Vec<String>,
     /// Document numbers cited in the text that are not this document's own.
     pub cited_doc_numbers: Vec<String>,
+    /// What the text cites — document numbers and 《titles》 — each with its sentence, in order
+    /// of appearance.
+    pub citations: Vec<Citation>,
+    /// What the text repeals (`……同时废止`, `……予以废止`, `……不再执行`), by number or title.
+    pub repeals: Vec<Citation>,
+    /// The events the header records (adoption, revisions, promulgation), oldest first; the
+    /// document's `date` is the latest of them.
+    pub events: Vec<Event>,
+    /// The last day the text says it is valid (`有效期至……`, `试行N年`), ISO 8601.
+    #[schema(value_type = Option<String>, example = "2015-12-31")]
+    pub valid_until: Option<IsoDate>,
     /// The repaired text, in the script it was written in.
     pub text: String,
     /// `text` converted to simplified characters.
@@ -49,6 +60,36 @@ pub struct Document {
     pub source: Source,
     pub repairs: Vec<RepairCount>,
     pub warnings: Vec<Warning>,
+}
+
+/// One thing a document cites (or repeals).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Citation {
+    pub kind: CitationKind,
+    /// A number in the normalised 〔〕 form, or a title without its 《》, as printed.
+    pub text: String,
+    /// The sentence it stands in.
+    pub context: String,
+}
+
+/// What a [`Citation`] names a document by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CitationKind {
+    Number,
+    Title,
+}
+
+/// One event of a document's history, as its header records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    #[schema(value_type = String, example = "2011-11-17")]
+    pub date: IsoDate,
+    /// 通过, 修正, 修订, 公布, 发布, 批准; `None` where the header's line is cut off before
+    /// it.
+    pub action: Option<String>,
+    /// The organ that acted, where the header names one.
+    pub by: Option<String>,
 }
 
 /// The parts of a normalised document number.
@@ -210,6 +251,59 @@ impl IsoDate {
         self.year
     }
 
+    pub fn month_day(self) -> (u32, u32) {
+        (u32::from(self.month), u32::from(self.day))
+    }
+
+    /// The day before, if there is one in years 1–9999.
+    pub fn previous_day(self) -> Option<IsoDate> {
+        let (month, day) = self.month_day();
+        if day > 1 {
+            return IsoDate::new(self.year, month, day - 1);
+        }
+        let (year, month) = if month == 1 {
+            (self.year - 1, 12)
+        } else {
+            (self.year, month - 1)
+        };
+        (28..=31)
+            .rev()
+            .find_map(|last| IsoDate::new(year, month, last))
+    }
+
+    /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days), if in years
+    /// 1–9999.
+    pub fn from_days_since_epoch(days: i64) -> Option<IsoDate> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        IsoDate::new(
+            i32::try_from(year).ok()?,
+            u32::try_from(month).ok()?,
+            u32::try_from(day).ok()?,
+        )
+    }
+
+    /// Today, by the system clock (UTC).
+    pub fn today() -> IsoDate {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        IsoDate::from_days_since_epoch(i64::try_from(secs / 86_400).unwrap_or(0)).unwrap_or(
+            IsoDate {
+                year: 1970,
+                month: 1,
+                day: 1,
+            },
+        )
+    }
+
     /// Days since 1970-01-01 (negative before it).
     pub fn days_since_epoch(self) -> i64 {
         // Howard Hinnant's days_from_civil.
@@ -337,5 +431,20 @@ mod tests {
         assert_eq!(IsoDate::new(2000, 3, 1).unwrap().days_since_epoch(), 11_017);
         assert_eq!(IsoDate::new(1969, 12, 31).unwrap().days_since_epoch(), -1);
         assert_eq!(IsoDate::new(1970, 1, 2).unwrap().days_since_epoch(), 1);
+        let before = |y, m, d| {
+            IsoDate::new(y, m, d)
+                .unwrap()
+                .previous_day()
+                .map(|d| d.to_string())
+        };
+        assert_eq!(before(2008, 3, 1).as_deref(), Some("2008-02-29"));
+        assert_eq!(before(2010, 1, 1).as_deref(), Some("2009-12-31"));
+        assert_eq!(before(2010, 5, 17).as_deref(), Some("2010-05-16"));
+        assert_eq!(before(1, 1, 1), None);
+        for days in [-719_162, -1, 0, 11_017, 20_000, 2_932_896] {
+            let date = IsoDate::from_days_since_epoch(days).unwrap();
+            assert_eq!(date.days_since_epoch(), days, "{date}");
+        }
+        assert_eq!(IsoDate::from_days_since_epoch(2_932_897), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The one error type of the HTTP edge. Every failure, rejected input included, is answered as
-//! `{"error": {"code", "message"[, "position"]}}` with the status its code implies. Internal
+//! `{"error": {"code", "message"[, "position"][, "parameter"]}}` with the status its code implies. Internal
 //! faults are logged with their cause and answered with a generic message.
 
 use axum::Json;
@@ -80,6 +80,8 @@ pub struct ApiError {
     pub message: String,
     /// Character position in the query, for query syntax errors.
     pub position: Option<usize>,
+    /// The parameter at fault, for parameter errors.
+    pub parameter: Option<String>,
 }
 
 /// The JSON body of every error response.
@@ -94,6 +96,9 @@ pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
+    /// The parameter at fault, for `invalid_parameter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
 }
 
 impl ApiError {
@@ -102,6 +107,7 @@ impl ApiError {
             code,
             message: message.into(),
             position: None,
+            parameter: None,
         }
     }
 
@@ -115,7 +121,10 @@ impl ApiError {
     }
 
     pub fn parameter(name: &str, message: impl std::fmt::Display) -> ApiError {
-        ApiError::new(ErrorCode::InvalidParameter, format!("`{name}`: {message}"))
+        ApiError {
+            parameter: Some(name.to_string()),
+            ..ApiError::new(ErrorCode::InvalidParameter, format!("`{name}`: {message}"))
+        }
     }
 }
 
@@ -126,6 +135,7 @@ impl ApiError {
                 code: self.code,
                 message: self.message,
                 position: self.position,
+                parameter: self.parameter,
             },
         }
     }
@@ -157,6 +167,7 @@ impl From<SearchError> for ApiError {
                 code: ErrorCode::InvalidQuery,
                 message: q.message,
                 position: Some(q.position),
+                parameter: Some("q".to_string()),
             },
             SearchError::Parameter { name, message } => ApiError::parameter(name, message),
             SearchError::Index(e) => ApiError::from(e),

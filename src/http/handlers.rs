@@ -13,9 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use crate::index::relations::Summary;
 use crate::ingest::sha256_hex;
 use crate::model::{DocNumber, Document, IsoDate};
-use crate::search::{self, FacetCount, Facets, Filters, Hit, SearchRequest, Sort};
+use crate::search::{self, FacetCount, FacetDistinct, Facets, Filters, Hit, SearchRequest, Sort};
 use crate::write::{Added, ImportReport, Quiet};
 
 /// Query parameters of `GET /api/search`. All are optional; unknown ones are refused.
@@ -25,30 +26,38 @@ use crate::write::{Added, ImportReport, Quiet};
 pub struct SearchParams {
     /// The query: words, "phrases", OR, -word, (groups), title:/issuer:/number:/type:/
     /// subject:/year:/date: fields, document numbers in any bracket form.
-    q: Option<String>,
+    pub(super) q: Option<String>,
     /// Issuer, any printed form, exactly.
-    issuer: Option<String>,
+    pub(super) issuer: Option<String>,
     /// Document type (文种), e.g. 通知.
-    doc_type: Option<String>,
+    pub(super) doc_type: Option<String>,
     /// Year the document is filed under.
-    year: Option<String>,
+    pub(super) year: Option<String>,
     /// Earliest date, YYYY-MM-DD.
-    date_from: Option<String>,
+    pub(super) date_from: Option<String>,
     /// Latest date, YYYY-MM-DD.
-    date_to: Option<String>,
+    pub(super) date_to: Option<String>,
     /// The document's own number, any bracket form.
-    doc_number: Option<String>,
+    pub(super) doc_number: Option<String>,
     /// Subject word (主题词).
-    subject: Option<String>,
-    /// relevance (default), date_desc or date_asc.
-    sort: Option<String>,
+    pub(super) subject: Option<String>,
+    /// Validity: in_force, superseded, repealed or expired.
+    pub(super) status: Option<String>,
+    /// `true`: `issuer` also matches the entities it succeeded (default false).
+    pub(super) include_predecessors: Option<String>,
+    /// relevance (default), date_desc, date_asc or cited_by.
+    pub(super) sort: Option<String>,
     /// Hits to skip (default 0).
-    offset: Option<String>,
+    pub(super) offset: Option<String>,
     /// Hits to return, at most 100 (default 10).
-    limit: Option<String>,
-    /// Facets to count, comma-separated: issuer, year, doc_type, subject (default all; empty
-    /// for none).
-    facets: Option<String>,
+    pub(super) limit: Option<String>,
+    /// Facets to count, comma-separated: issuer, year, doc_type, subject, status (default
+    /// all; empty for none).
+    pub(super) facets: Option<String>,
+    /// Values listed per facet (default 20; 0 for all).
+    pub(super) facet_limit: Option<String>,
+    /// `versions`: only the newest matching version of each regulation.
+    pub(super) collapse: Option<String>,
 }
 
 /// The answer of `GET /api/search`.
@@ -62,15 +71,16 @@ pub struct SearchResult {
     pub limit: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
+    pub facet_distinct: FacetDistinct,
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-fn parse_number<T: std::str::FromStr>(
+pub(super) fn parse_number<T: std::str::FromStr>(
     name: &str,
     value: Option<String>,
 ) -> Result<Option<T>, ApiError> {
@@ -83,7 +93,7 @@ fn parse_number<T: std::str::FromStr>(
 }
 
 impl SearchParams {
-    fn into_request(self) -> Result<SearchRequest, ApiError> {
+    pub(super) fn into_request(self) -> Result<SearchRequest, ApiError> {
         let date = |name: &str, value: Option<String>| -> Result<Option<IsoDate>, ApiError> {
             non_empty(value)
                 .map(|v| v.parse().map_err(|e| ApiError::parameter(name, e)))
@@ -125,6 +135,10 @@ impl SearchParams {
                 })
                 .transpose()?,
             subject: non_empty(self.subject),
+            status: non_empty(self.status)
+                .map(|s| s.parse().map_err(|e| ApiError::parameter("status", e)))
+                .transpose()?,
+            include_predecessors: flag("include_predecessors", self.include_predecessors)?,
         };
         if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
             && from > to
@@ -145,11 +159,38 @@ impl SearchParams {
                 .map(|f| f.parse().map_err(|e| ApiError::parameter("facets", e)))
                 .transpose()?
                 .unwrap_or_default(),
+            facet_limit: match parse_number::<usize>("facet_limit", self.facet_limit)? {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => Some(search::FACET_VALUES),
+            },
+            collapse_versions: match non_empty(self.collapse).as_deref() {
+                None => false,
+                Some("versions") => true,
+                Some(other) => {
+                    return Err(ApiError::parameter(
+                        "collapse",
+                        format!("`{other}` is not a collapse mode: use versions"),
+                    ));
+                }
+            },
         })
     }
 }
 
-fn rejected(rejection: impl std::fmt::Display, code: ErrorCode) -> ApiError {
+/// `true` or `false` (empty: false).
+fn flag(name: &str, value: Option<String>) -> Result<bool, ApiError> {
+    match non_empty(value).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::parameter(
+            name,
+            format!("`{other}` is not true or false"),
+        )),
+    }
+}
+
+pub(super) fn rejected(rejection: impl std::fmt::Display, code: ErrorCode) -> ApiError {
     ApiError::new(code, rejection.to_string())
 }
 
@@ -182,10 +223,13 @@ pub async fn search(
         limit,
         hits: response.hits,
         facets: response.facets,
+        facet_distinct: response.facet_distinct,
     }))
 }
 
-fn document_id_from(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(super) fn document_id_from(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
     let Path(id) = path.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     Ok(id)
 }
@@ -205,16 +249,42 @@ async fn find_document(state: &AppState, id: String) -> Result<Document, ApiErro
     path = "/api/documents/{id}",
     params(("id" = String, Path, description = "Document id")),
     responses(
-        (status = 200, description = "The document", body = Document),
+        (status = 200, description = "The document, with its status, citation count and versions", body = DocumentView),
         (status = 404, description = "No such document", body = ErrorBody),
     )
 )]
 pub async fn document(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Document>, ApiError> {
+) -> Result<Json<DocumentView>, ApiError> {
     let id = document_id_from(id)?;
-    Ok(Json(find_document(&state, id).await?))
+    let index = state.index();
+    let lookup = id.clone();
+    state
+        .blocking(move || {
+            let searcher = index.searcher();
+            let relations = index.relations(&searcher)?;
+            let summary = relations.summary_by_id(&lookup);
+            let document = index.document(&lookup)?;
+            Ok(document.zip(summary))
+        })
+        .await?
+        .map(|(document, relations)| {
+            Json(DocumentView {
+                document,
+                relations,
+            })
+        })
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`")))
+}
+
+/// A document with what the archive's relations say of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    #[serde(flatten)]
+    pub document: Document,
+    #[serde(flatten)]
+    pub relations: Summary,
 }
 
 /// The charset label of an encoding name, for a Content-Type header.

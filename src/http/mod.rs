@@ -10,6 +10,7 @@
 mod conn;
 mod error;
 mod handlers;
+mod research;
 
 use std::future::Future;
 use std::path::Path;
@@ -199,6 +200,10 @@ impl AppState {
         handlers::search,
         handlers::document,
         handlers::original,
+        research::citations,
+        research::versions,
+        research::issuers,
+        research::export,
         handlers::health,
         handlers::stats,
         handlers::upload,
@@ -250,6 +255,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/search", get(handlers::search))
         .route("/api/documents/{id}", get(handlers::document))
         .route("/api/documents/{id}/original", get(handlers::original))
+        .route("/api/documents/{id}/citations", get(research::citations))
+        .route("/api/documents/{id}/versions", get(research::versions))
+        .route("/api/facets/issuer", get(research::issuers))
+        .route("/api/export", get(research::export))
         .route("/api/health", get(handlers::health))
         .route("/api/stats", get(handlers::stats))
         .route("/api/openapi.json", get(handlers::openapi))

@@ -4,6 +4,7 @@
 
 mod facet_names;
 mod live;
+pub mod relations;
 pub mod schema;
 
 pub use facet_names::FacetNames;
@@ -17,8 +18,8 @@ use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis;
-use crate::lang::fold;
-use crate::model::{Document, IsoDate};
+use crate::lang::{fold, vocab};
+use crate::model::{CitationKind, Document, IsoDate};
 use crate::store::{DataDir, Lock, StoreError};
 use schema::{Fields, SchemaError, SchemaSpec};
 
@@ -71,6 +72,7 @@ pub struct SearchIndex {
     version: u32,
     analyzed: analysis::Meter,
     facet_names: FacetNames,
+    relations: relations::RelationsCache,
     _held: Lock,
 }
 
@@ -164,6 +166,7 @@ impl SearchIndex {
             version,
             analyzed,
             facet_names: FacetNames::default(),
+            relations: relations::RelationsCache::default(),
             _held: held,
         })
     }
@@ -200,6 +203,14 @@ impl SearchIndex {
 
     pub fn fields(&self) -> &Fields {
         &self.fields
+    }
+
+    /// The relations between the documents `searcher` sees (built on its first use).
+    pub fn relations(
+        &self,
+        searcher: &tantivy::Searcher,
+    ) -> Result<std::sync::Arc<relations::Relations>, IndexError> {
+        self.relations.get(searcher, &self.fields)
     }
 
     /// The names of the facet values of this index's segments.
@@ -401,6 +412,13 @@ pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<(TantivyDocument, u
     }
     for number in &doc.cited_doc_numbers {
         out.add_text(fields.cited_doc_numbers, number);
+    }
+    for citation in doc
+        .citations
+        .iter()
+        .filter(|c| c.kind == CitationKind::Title)
+    {
+        out.add_text(fields.cited_titles, vocab::title_key(&citation.text));
     }
     out.add_text(fields.source_sha256, &doc.source.sha256);
     out.add_i64(fields.source_section, i64::from(doc.source.section));

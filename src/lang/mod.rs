@@ -8,6 +8,7 @@
 //! depends on no other of the crate.
 
 pub mod fold;
+pub mod issuers;
 pub mod lexicon;
 pub mod reading;
 pub mod vocab;

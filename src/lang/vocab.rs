@@ -1,6 +1,8 @@
 //! Words of the 公文 format that several stages recognise: document types (文种), the endings
 //! of organisation names, numerals, and the measure words and quantifiers around numbers.
 
+use super::fold;
+
 /// Document types (文种), longest first so that a suffix match finds the most specific. Each
 /// maps to the type reported: qualifiers such as 暂行 or 实施 are not types of their own,
 /// except 实施细则, which is.
@@ -70,11 +72,31 @@ pub fn doc_type_of(title: &str) -> Option<&'static str> {
         .filter(|t| *t != "法" || !NOT_LAWS.iter().any(|w| core.ends_with(w)))
 }
 
+/// Whether `text` names the document it stands in: `本` and a document type (`本办法`,
+/// `本规定`, `本通知`).
+pub fn names_itself(text: &str) -> bool {
+    text.match_indices('本').any(|(at, _)| {
+        let after = &text[at + '本'.len_utf8()..];
+        DOC_TYPES.iter().any(|(word, _)| after.starts_with(word))
+    })
+}
+
 /// `text` without the document type it ends with (`…办公室通知` → `…办公室`).
 pub fn without_doc_type(text: &str) -> Option<&str> {
     DOC_TYPES
         .iter()
         .find_map(|(word, _)| text.strip_suffix(word))
+}
+
+/// The key titles are compared under (a citation's 《title》 and a document's own): folded,
+/// without spaces, 《》 and a trailing bracketed qualifier (`（2019年修正）`, `（试行）`), so
+/// the versions of one regulation share it.
+pub fn title_key(title: &str) -> String {
+    let bare = title.trim().trim_start_matches('《').trim_end_matches('》');
+    fold::fold_for_search(strip_trailing_qualifier(bare.trim()))
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 /// `title` without one trailing bracketed qualifier of at most eight characters.

@@ -1,6 +1,7 @@
 //! Parsed query + filters → a tantivy query (see the module above for the rules).
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::Term;
 use tantivy::query::{
@@ -11,11 +12,14 @@ use tantivy::schema::{Field, IndexRecordOption};
 
 use super::exclusion::Excluded;
 use super::query::{MAX_WORDS, Node};
+use super::status::StatusQuery;
 use super::{BuiltQuery, Filters};
 use crate::analysis;
 use crate::index::date_time;
+use crate::index::relations::Relations;
 use crate::index::schema::Fields;
 use crate::lang::fold;
+use crate::lang::issuers::Entities;
 use crate::model::{DocNumber, IsoDate};
 
 /// How much a match in the title counts against one in the body.
@@ -41,9 +45,16 @@ const OWN_NUMBER_SCORE: f32 = 100_000.0;
 
 type Q = Box<dyn Query>;
 
-pub fn build(fields: &Fields, node: Option<&Node>, filters: &Filters) -> BuiltQuery {
+pub fn build(
+    fields: &Fields,
+    node: Option<&Node>,
+    filters: &Filters,
+    relations: &Arc<Relations>,
+) -> BuiltQuery {
     let mut builder = Builder {
         fields,
+        relations,
+        include_predecessors: filters.include_predecessors,
         highlights: Vec::new(),
     };
     let mut clauses: Vec<(Occur, Q)> = Vec::new();
@@ -80,6 +91,9 @@ pub fn build(fields: &Fields, node: Option<&Node>, filters: &Filters) -> BuiltQu
 
 struct Builder<'a> {
     fields: &'a Fields,
+    relations: &'a Arc<Relations>,
+    /// `issuer:` also matches the entities the issuer succeeded.
+    include_predecessors: bool,
     highlights: Vec<String>,
 }
 
@@ -156,7 +170,7 @@ impl Builder<'_> {
             Node::Text { text, title_only } => self.text(text, *title_only, negated),
             Node::Phrase { text, title_only } => self.phrase(text, *title_only, negated),
             Node::Number(number) => Some(self.number(number, negated)),
-            Node::Issuer(value) => Some(term(self.fields.issuer, &fold::to_simplified(value))),
+            Node::Issuer(value) => Some(self.issuer(value)),
             Node::OwnNumber(number) => Some(term(self.fields.doc_number, &number.to_string())),
             Node::DocType(value) => Some(term(self.fields.doc_type, &fold::to_simplified(value))),
             Node::Subject(value) => Some(term(self.fields.subject, &fold::to_simplified(value))),
@@ -171,6 +185,13 @@ impl Builder<'_> {
                 )),
             ))),
             Node::Date(from, to) => Some(self.date_range(*from, *to)),
+            Node::CitesNumber(number) => {
+                Some(term(self.fields.cited_doc_numbers, &number.to_string()))
+            }
+            Node::CitesTitle(key) => Some(term(self.fields.cited_titles, key)),
+            Node::Status(status) => {
+                Some(Box::new(StatusQuery::new(self.relations.clone(), *status)))
+            }
             Node::And(children) => {
                 let mut clauses: Vec<(Occur, Q)> = Vec::new();
                 for child in children {
@@ -295,6 +316,26 @@ impl Builder<'_> {
         Box::new(BooleanQuery::new(clauses))
     }
 
+    /// Any printed form of the issuer's entity (and, asked to, of its predecessors').
+    fn issuer(&self, value: &str) -> Q {
+        let entities = Entities::bundled();
+        let names = if self.include_predecessors {
+            entities.with_predecessors(value)
+        } else {
+            vec![entities.canonical(value)]
+        };
+        let mut forms: Vec<String> = names.iter().flat_map(|n| entities.forms(n)).collect();
+        let typed = fold::to_simplified(value.trim());
+        if !forms.contains(&typed) {
+            forms.push(typed);
+        }
+        let clauses: Vec<(Occur, Q)> = forms
+            .iter()
+            .map(|form| (Occur::Should, term(self.fields.issuer, form)))
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+
     fn date_range(&self, from: Option<IsoDate>, to: Option<IsoDate>) -> Q {
         let at = |d: IsoDate| Term::from_field_date(self.fields.date, date_time(d));
         Box::new(RangeQuery::new(
@@ -307,7 +348,10 @@ impl Builder<'_> {
         let f = self.fields;
         let mut out: Vec<Q> = Vec::new();
         if let Some(issuer) = &filters.issuer {
-            out.push(term(f.issuer, fold::to_simplified(issuer.trim()).as_str()));
+            out.push(self.issuer(issuer));
+        }
+        if let Some(status) = filters.status {
+            out.push(Box::new(StatusQuery::new(self.relations.clone(), status)));
         }
         if let Some(doc_type) = &filters.doc_type {
             out.push(term(

@@ -6,6 +6,10 @@
 //! ([`FacetNames`]), never per query, and only the values with a count are named. tantivy's
 //! `FacetCollector` instead walks the whole dictionary of every segment for every query,
 //! which grows with the number of distinct issuers.
+//!
+//! Issuers are counted by entity ([`Entities`]): each ordinal maps to its entity's canonical
+//! name, and a document that prints two forms of one entity counts once. Validity status is
+//! counted from the archive's relations ([`StatusCounts`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,11 +20,13 @@ use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::index::FacetNames;
+use crate::index::relations::{Relations, Status};
+use crate::lang::issuers::Entities;
 
 /// Counts the values of some facet fields over the documents collected.
 pub struct FacetCounts<'a> {
-    /// The fields, with their names in the schema.
-    pub fields: Vec<(Field, String)>,
+    /// The fields, with their names in the schema, and whether values group by issuer entity.
+    pub fields: Vec<(Field, String, bool)>,
     pub names: &'a FacetNames,
 }
 
@@ -30,7 +36,11 @@ pub type Counts = Vec<HashMap<String, u64>>;
 pub struct SegmentCounts {
     readers: Vec<FacetReader>,
     counts: Vec<Vec<u32>>,
+    /// Per field, what each ordinal counts under: itself, or its entity's slot.
+    groups: Vec<Option<Vec<u32>>>,
     tables: Vec<Arc<Vec<String>>>,
+    /// The slots one document has counted already (grouped fields).
+    seen: Vec<u32>,
 }
 
 impl Collector for FacetCounts<'_> {
@@ -44,16 +54,27 @@ impl Collector for FacetCounts<'_> {
     ) -> tantivy::Result<SegmentCounts> {
         let mut readers = Vec::new();
         let mut tables = Vec::new();
-        for (field, name) in &self.fields {
+        let mut groups = Vec::new();
+        for (field, name, by_entity) in &self.fields {
             let facets = reader.facet_reader(name)?;
-            tables.push(self.names.table(reader, *field, &facets)?);
+            let table = self.names.table(reader, *field, &facets)?;
+            if *by_entity {
+                let (slots, names) = entity_slots(&table);
+                groups.push(Some(slots));
+                tables.push(Arc::new(names));
+            } else {
+                groups.push(None);
+                tables.push(table);
+            }
             readers.push(facets);
         }
         let counts = tables.iter().map(|t| vec![0u32; t.len()]).collect();
         Ok(SegmentCounts {
             readers,
             counts,
+            groups,
             tables,
+            seen: Vec::new(),
         })
     }
 
@@ -82,10 +103,26 @@ impl SegmentCollector for SegmentCounts {
     type Fruit = Counts;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        for (facets, counts) in self.readers.iter().zip(&mut self.counts) {
-            for ord in facets.facet_ords(doc) {
-                if let Some(count) = counts.get_mut(ord as usize) {
-                    *count += 1;
+        for ((facets, counts), group) in self.readers.iter().zip(&mut self.counts).zip(&self.groups)
+        {
+            match group {
+                None => {
+                    for ord in facets.facet_ords(doc) {
+                        if let Some(count) = counts.get_mut(ord as usize) {
+                            *count += 1;
+                        }
+                    }
+                }
+                Some(slots) => {
+                    self.seen.clear();
+                    for ord in facets.facet_ords(doc) {
+                        if let Some(slot) = slots.get(ord as usize)
+                            && !self.seen.contains(slot)
+                        {
+                            self.seen.push(*slot);
+                            counts[*slot as usize] += 1;
+                        }
+                    }
                 }
             }
         }
@@ -104,5 +141,80 @@ impl SegmentCollector for SegmentCounts {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// Each ordinal's slot under its entity's canonical name, and the slots' names.
+fn entity_slots(table: &[String]) -> (Vec<u32>, Vec<String>) {
+    let entities = Entities::bundled();
+    let mut names: Vec<String> = Vec::new();
+    let mut slot_of: HashMap<String, u32> = HashMap::new();
+    let slots = table
+        .iter()
+        .map(|value| {
+            let name = entities.canonical(value);
+            *slot_of.entry(name.clone()).or_insert_with(|| {
+                names.push(name);
+                names.len() as u32 - 1
+            })
+        })
+        .collect();
+    (slots, names)
+}
+
+/// Counts the validity status of the documents collected.
+pub struct StatusCounts {
+    pub relations: Arc<Relations>,
+}
+
+pub struct SegmentStatusCounts {
+    relations: Arc<Relations>,
+    segment: tantivy::index::SegmentId,
+    counts: [u64; 4],
+}
+
+impl Collector for StatusCounts {
+    type Fruit = [u64; 4];
+    type Child = SegmentStatusCounts;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentStatusCounts> {
+        Ok(SegmentStatusCounts {
+            relations: self.relations.clone(),
+            segment: reader.segment_id(),
+            counts: [0; 4],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<[u64; 4]>) -> tantivy::Result<[u64; 4]> {
+        let mut merged = [0; 4];
+        for fruit in fruits {
+            for (into, from) in merged.iter_mut().zip(fruit) {
+                *into += from;
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for SegmentStatusCounts {
+    type Fruit = [u64; 4];
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if let Some(status) = self.relations.status_at(self.segment, doc) {
+            let slot = Status::ALL.iter().position(|s| *s == status).unwrap_or(0);
+            self.counts[slot] += 1;
+        }
+    }
+
+    fn harvest(self) -> [u64; 4] {
+        self.counts
     }
 }

@@ -11,24 +11,32 @@
 //! - a quoted phrase must occur exactly, its characters adjacent;
 //! - a document number in any bracket form matches the document that bears it (ranked far
 //!   above the rest) and, as text, the documents that cite it;
-//! - filters narrow the result set without changing scores.
+//! - filters narrow the result set without changing scores; `issuer` matches every printed
+//!   form of the issuer's entity (and, with `include_predecessors`, of the entities it
+//!   succeeded); `status` is the validity the archive's relations give.
 //!
-//! Ties in relevance are broken by date, newest first.
+//! Ties in relevance are broken by date, newest first. Results can be ordered by how often
+//! each document is cited, and collapsed to the newest matching version of each regulation.
 
 mod build;
 mod exclusion;
+pub mod export;
 mod facets;
 pub mod query;
 pub mod snippet;
+mod status;
 
 use serde::Serialize;
+use std::sync::Arc;
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
-use tantivy::collector::{Count, MultiCollector, TopDocs};
+
+use tantivy::collector::{Count, MultiCollector, MultiFruit, TopDocs};
 use tantivy::query::Query;
 use tantivy::schema::Field;
-use tantivy::{DocAddress, Order, Score, TantivyDocument};
+use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, TantivyDocument};
 use utoipa::ToSchema;
 
+use crate::index::relations::{Relations, Status, StatusBy, segment_of};
 use crate::index::{IndexError, SearchIndex};
 use crate::model::{DocNumber, IsoDate};
 pub use query::QueryError;
@@ -39,8 +47,8 @@ pub const MAX_LIMIT: usize = 100;
 pub const DEFAULT_LIMIT: usize = 10;
 /// The longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
-/// Values listed per facet.
-const FACET_VALUES: usize = 20;
+/// Values listed per facet when the request does not say.
+pub const FACET_VALUES: usize = 20;
 
 /// Filters that narrow a search; all must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,6 +62,11 @@ pub struct Filters {
     /// The document's own number (any bracket form).
     pub doc_number: Option<DocNumber>,
     pub subject: Option<String>,
+    /// Validity status, as the archive's relations give it.
+    pub status: Option<Status>,
+    /// `issuer` also matches the entities the issuer succeeded (a renamed bureau's earlier
+    /// names).
+    pub include_predecessors: bool,
 }
 
 /// Result order.
@@ -64,6 +77,8 @@ pub enum Sort {
     Relevance,
     DateDesc,
     DateAsc,
+    /// Most cited first, then by relevance.
+    CitedBy,
 }
 
 impl std::str::FromStr for Sort {
@@ -74,8 +89,9 @@ impl std::str::FromStr for Sort {
             "relevance" => Ok(Sort::Relevance),
             "date_desc" => Ok(Sort::DateDesc),
             "date_asc" => Ok(Sort::DateAsc),
+            "cited_by" => Ok(Sort::CitedBy),
             other => Err(format!(
-                "`{other}` is not one of relevance, date_desc, date_asc"
+                "`{other}` is not one of relevance, date_desc, date_asc, cited_by"
             )),
         }
     }
@@ -88,6 +104,7 @@ pub struct FacetSet {
     pub year: bool,
     pub doc_type: bool,
     pub subject: bool,
+    pub status: bool,
 }
 
 impl FacetSet {
@@ -96,12 +113,14 @@ impl FacetSet {
         year: true,
         doc_type: true,
         subject: true,
+        status: true,
     };
     pub const NONE: FacetSet = FacetSet {
         issuer: false,
         year: false,
         doc_type: false,
         subject: false,
+        status: false,
     };
 }
 
@@ -114,7 +133,7 @@ impl Default for FacetSet {
 impl std::str::FromStr for FacetSet {
     type Err = String;
 
-    /// Comma-separated facet names (`issuer,year,doc_type,subject`); empty for none.
+    /// Comma-separated facet names (`issuer,year,doc_type,subject,status`); empty for none.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut set = FacetSet::NONE;
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -123,9 +142,10 @@ impl std::str::FromStr for FacetSet {
                 "year" => &mut set.year,
                 "doc_type" => &mut set.doc_type,
                 "subject" => &mut set.subject,
+                "status" => &mut set.status,
                 other => {
                     return Err(format!(
-                        "`{other}` is not a facet: use issuer, year, doc_type, subject (comma-separated), or nothing for none"
+                        "`{other}` is not a facet: use issuer, year, doc_type, subject, status (comma-separated), or nothing for none"
                     ));
                 }
             };
@@ -144,6 +164,10 @@ pub struct SearchRequest {
     pub offset: usize,
     pub limit: usize,
     pub facets: FacetSet,
+    /// Values listed per facet; `None` for all of them.
+    pub facet_limit: Option<usize>,
+    /// Only the newest matching version of each regulation.
+    pub collapse_versions: bool,
 }
 
 impl Default for SearchRequest {
@@ -155,6 +179,8 @@ impl Default for SearchRequest {
             offset: 0,
             limit: DEFAULT_LIMIT,
             facets: FacetSet::ALL,
+            facet_limit: Some(FACET_VALUES),
+            collapse_versions: false,
         }
     }
 }
@@ -162,10 +188,23 @@ impl Default for SearchRequest {
 /// What a search returns.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchResponse {
-    /// Exact number of matching documents.
+    /// Exact number of matching documents (of regulations, when versions are collapsed).
     pub total: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
+    /// How many distinct values each facet has over the matching documents (a facet lists
+    /// at most `facet_limit` of them).
+    pub facet_distinct: FacetDistinct,
+}
+
+/// The number of distinct values of each facet.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct FacetDistinct {
+    pub issuer: usize,
+    pub year: usize,
+    pub doc_type: usize,
+    pub subject: usize,
+    pub status: usize,
 }
 
 /// One matching document.
@@ -183,6 +222,13 @@ pub struct Hit {
     pub snippet: String,
     /// Relevance score; `null` when sorted by date.
     pub score: Option<f32>,
+    pub status: Status,
+    /// The evidence when not in force.
+    pub status_by: Option<StatusBy>,
+    /// Documents in the archive citing it.
+    pub cited_by_count: usize,
+    /// Versions of its regulation in the archive, itself included.
+    pub versions_total: usize,
 }
 
 /// The fields of a stored document a hit shows.
@@ -197,14 +243,16 @@ struct HitMeta {
     subject_words: Vec<String>,
 }
 
-/// Counts per value, over all matching documents; a facet the request did not ask for is
-/// empty.
+/// Counts per value, over all matching documents, most frequent first (years in order of
+/// the year, oldest first, for charts); a facet the request did not ask for is empty. Issuers
+/// count by entity, under its canonical name.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Facets {
     pub issuer: Vec<FacetCount>,
     pub year: Vec<FacetCount>,
     pub doc_type: Vec<FacetCount>,
     pub subject: Vec<FacetCount>,
+    pub status: Vec<FacetCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -241,44 +289,21 @@ impl From<tantivy::TantivyError> for SearchError {
 
 /// Runs `request` against `index`.
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
-    search_with_facets(index, request, FACET_VALUES)
-}
-
-/// Every value of every facet over the whole index.
-pub fn all_facets(index: &SearchIndex) -> Result<Facets, SearchError> {
-    let request = SearchRequest {
-        limit: 0,
-        ..SearchRequest::default()
-    };
-    Ok(search_with_facets(index, &request, usize::MAX)?.facets)
-}
-
-fn search_with_facets(
-    index: &SearchIndex,
-    request: &SearchRequest,
-    facet_values: usize,
-) -> Result<SearchResponse, SearchError> {
     if request.limit > MAX_LIMIT {
         return Err(SearchError::Parameter {
             name: "limit",
             message: format!("at most {MAX_LIMIT} hits per request; page with `offset`"),
         });
     }
-    if request.q.chars().count() > MAX_QUERY_CHARS {
-        return Err(SearchError::Parameter {
-            name: "q",
-            message: format!("the query is longer than {MAX_QUERY_CHARS} characters"),
-        });
-    }
-    let parsed = query::parse(&request.q)?;
-    let built = build::build(index.fields(), parsed.as_ref(), &request.filters);
     let searcher = index.searcher();
+    let relations = index.relations(&searcher)?;
+    let built = prepare(index, request, &relations)?;
     let fields = index.fields();
 
     let mut collectors = MultiCollector::new();
     let count = collectors.add_collector(Count);
     let wanted = request.facets;
-    let facet_fields: Vec<(Field, String)> = [
+    let facet_fields: Vec<(Field, String, bool)> = [
         (wanted.issuer, fields.issuer_facet),
         (wanted.year, fields.year_facet),
         (wanted.doc_type, fields.doc_type_facet),
@@ -288,79 +313,74 @@ fn search_with_facets(
     .filter(|(wanted, _)| *wanted)
     .map(|(_, field)| {
         let name = index.tantivy().schema().get_field_name(field).to_string();
-        (field, name)
+        (field, name, field == fields.issuer_facet)
     })
     .collect();
-    let counted: Vec<Field> = facet_fields.iter().map(|(field, _)| *field).collect();
+    let counted: Vec<Field> = facet_fields.iter().map(|(field, _, _)| *field).collect();
     let facet_handle = collectors.add_collector(facets::FacetCounts {
         fields: facet_fields,
         names: index.facet_names(),
     });
-    // Past the last document there is nothing to rank; the collector would still make room
-    // for `offset` hits, so a huge offset must not reach it.
-    let offset = request.offset.min(searcher.num_docs() as usize);
-    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(offset);
-    let (mut fruit, ranked): (_, Vec<(Option<Score>, DocAddress)>) = match request.sort {
-        Sort::Relevance => {
-            let collector = top.order_by((
-                (SortBySimilarityScore, Order::Desc),
-                (
-                    SortByStaticFastValue::<i64>::for_field("date_days"),
-                    Order::Desc,
-                ),
-            ));
-            let (fruit, hits) = searcher.search(&*built.query, &(collectors, collector))?;
-            (
-                fruit,
-                hits.into_iter()
-                    .map(|((score, _), address)| (Some(score), address))
-                    .collect(),
-            )
-        }
-        Sort::DateDesc | Sort::DateAsc => {
-            let order = if request.sort == Sort::DateDesc {
-                Order::Desc
-            } else {
-                Order::Asc
-            };
-            let collector = top.order_by_fast_field::<i64>("date_days", order);
-            let (fruit, hits) = searcher.search(&*built.query, &(collectors, collector))?;
-            (
-                fruit,
-                hits.into_iter()
-                    .map(|(_, address)| (None, address))
-                    .collect(),
-            )
-        }
-    };
-    let total = count.extract(&mut fruit);
+    let status_handle = wanted.status.then(|| {
+        collectors.add_collector(facets::StatusCounts {
+            relations: relations.clone(),
+        })
+    });
+    let (mut fruit, ranked, collapsed_total) =
+        rank(&searcher, &*built.query, collectors, request, &relations)?;
+    let total = collapsed_total.unwrap_or_else(|| count.extract(&mut fruit));
+    let mut distinct = FacetDistinct::default();
     let mut lists: Vec<(Field, Vec<FacetCount>)> = counted
         .into_iter()
         .zip(facet_handle.extract(&mut fruit))
         .map(|(field, counts)| {
-            let mut values: Vec<FacetCount> = counts
+            let values: Vec<FacetCount> = counts
                 .into_iter()
                 .map(|(value, count)| FacetCount { value, count })
                 .collect();
-            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            values.truncate(facet_values);
             (field, values)
         })
         .collect();
-    let mut take = |field: Field| {
-        lists
+    let mut take = |field: Field, slot: &mut usize| {
+        let values = lists
             .iter_mut()
             .find(|(f, _)| *f == field)
             .map(|(_, values)| std::mem::take(values))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        *slot = values.len();
+        values
     };
     let mut facets = Facets {
-        issuer: take(fields.issuer_facet),
-        year: take(fields.year_facet),
-        doc_type: take(fields.doc_type_facet),
-        subject: take(fields.subject_facet),
+        issuer: take(fields.issuer_facet, &mut distinct.issuer),
+        year: take(fields.year_facet, &mut distinct.year),
+        doc_type: take(fields.doc_type_facet, &mut distinct.doc_type),
+        subject: take(fields.subject_facet, &mut distinct.subject),
+        status: Vec::new(),
     };
-    facets.year.sort_by(|a, b| b.value.cmp(&a.value));
+    if let Some(handle) = status_handle {
+        facets.status = Status::ALL
+            .iter()
+            .zip(handle.extract(&mut fruit))
+            .filter(|(_, count)| *count > 0)
+            .map(|(status, count)| FacetCount {
+                value: status.name().to_string(),
+                count,
+            })
+            .collect();
+        distinct.status = facets.status.len();
+    }
+    let limit = request.facet_limit.unwrap_or(usize::MAX);
+    for values in [
+        &mut facets.issuer,
+        &mut facets.doc_type,
+        &mut facets.subject,
+        &mut facets.status,
+        &mut facets.year,
+    ] {
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(limit);
+    }
+    facets.year.sort_by(|a, b| a.value.cmp(&b.value));
     let patterns = snippet::Patterns::new(&built.highlights);
     let hits = if request.limit == 0 {
         Vec::new()
@@ -372,6 +392,11 @@ fn search_with_facets(
                 let (meta, text): (HitMeta, &str) = index.stored_hit(&stored)?;
                 let matches =
                     snippet::match_positions(&searcher, address, fields.body_chars, &patterns)?;
+                let summary = relations
+                    .summary(segment_of(&searcher, address), address.doc_id)
+                    .ok_or_else(|| {
+                        IndexError::Corrupt(format!("document {} has no relations", meta.id))
+                    })?;
                 Ok(Hit {
                     snippet: snippet::snippet(text, &matches, &patterns),
                     id: meta.id,
@@ -382,6 +407,10 @@ fn search_with_facets(
                     doc_type: meta.doc_type,
                     subject_words: meta.subject_words,
                     score,
+                    status: summary.status,
+                    status_by: summary.status_by,
+                    cited_by_count: summary.cited_by_count,
+                    versions_total: summary.versions_total,
                 })
             })
             .collect::<Result<Vec<Hit>, SearchError>>()?
@@ -390,7 +419,157 @@ fn search_with_facets(
         total,
         hits,
         facets,
+        facet_distinct: distinct,
     })
+}
+
+/// Every value of every facet over the whole index.
+pub fn all_facets(index: &SearchIndex) -> Result<Facets, SearchError> {
+    let request = SearchRequest {
+        limit: 0,
+        facet_limit: None,
+        ..SearchRequest::default()
+    };
+    Ok(search(index, &request)?.facets)
+}
+
+/// The request's query, checked and built against `relations`.
+fn prepare(
+    index: &SearchIndex,
+    request: &SearchRequest,
+    relations: &Arc<Relations>,
+) -> Result<BuiltQuery, SearchError> {
+    if request.q.chars().count() > MAX_QUERY_CHARS {
+        return Err(SearchError::Parameter {
+            name: "q",
+            message: format!("the query is longer than {MAX_QUERY_CHARS} characters"),
+        });
+    }
+    let parsed = query::parse(&request.q)?;
+    Ok(build::build(
+        index.fields(),
+        parsed.as_ref(),
+        &request.filters,
+        relations,
+    ))
+}
+
+/// A page of ranked addresses (score when ranked by relevance).
+type Ranked = Vec<(Option<Score>, DocAddress)>;
+
+/// Runs `query` with `collectors` beside the ranking `request` asks for; returns their fruit,
+/// the page, and, when versions are collapsed, the number of regulations matching.
+fn rank(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    collectors: MultiCollector,
+    request: &SearchRequest,
+    relations: &Arc<Relations>,
+) -> Result<(MultiFruit, Ranked, Option<usize>), SearchError> {
+    let num_docs = searcher.num_docs() as usize;
+    // Collapsing needs every match ranked before it can tell which version of each stands.
+    let (limit, offset) = if request.collapse_versions {
+        (num_docs.max(1), 0)
+    } else {
+        // Past the last document there is nothing to rank; the collector would still make
+        // room for `offset` hits, so a huge offset must not reach it.
+        (request.limit.max(1), request.offset.min(num_docs))
+    };
+    let top = TopDocs::with_limit(limit).and_offset(offset);
+    let (fruit, ranked): (MultiFruit, Ranked) = match request.sort {
+        Sort::Relevance => {
+            let collector = top.order_by((
+                (SortBySimilarityScore, Order::Desc),
+                (
+                    SortByStaticFastValue::<i64>::for_field("date_days"),
+                    Order::Desc,
+                ),
+            ));
+            let (fruit, hits) = searcher.search(query, &(collectors, collector))?;
+            (
+                fruit,
+                hits.into_iter()
+                    .map(|((score, _), address)| (Some(score), address))
+                    .collect(),
+            )
+        }
+        Sort::CitedBy => {
+            let relations = relations.clone();
+            let collector = top.tweak_score(move |reader: &SegmentReader| {
+                let (relations, segment) = (relations.clone(), reader.segment_id());
+                move |doc: DocId, score: Score| (relations.cited_by_count(segment, doc), score)
+            });
+            let (fruit, hits) = searcher.search(query, &(collectors, collector))?;
+            (
+                fruit,
+                hits.into_iter()
+                    .map(|((_, score), address)| (Some(score), address))
+                    .collect(),
+            )
+        }
+        Sort::DateDesc | Sort::DateAsc => {
+            let order = if request.sort == Sort::DateDesc {
+                Order::Desc
+            } else {
+                Order::Asc
+            };
+            let collector = top.order_by_fast_field::<i64>("date_days", order);
+            let (fruit, hits) = searcher.search(query, &(collectors, collector))?;
+            (
+                fruit,
+                hits.into_iter()
+                    .map(|(_, address)| (None, address))
+                    .collect(),
+            )
+        }
+    };
+    if !request.collapse_versions {
+        return Ok((fruit, ranked, None));
+    }
+    let (page, total) = collapse(searcher, relations, ranked, request.offset, request.limit);
+    Ok((fruit, page, Some(total)))
+}
+
+/// Of every ranked match, the newest version of each regulation, at the rank of its best
+/// matching version; the page from `offset`, and the number of regulations.
+fn collapse(
+    searcher: &tantivy::Searcher,
+    relations: &Relations,
+    ranked: Ranked,
+    offset: usize,
+    limit: usize,
+) -> (Ranked, usize) {
+    use std::collections::HashMap;
+    // Per group: its rank (first seen), the newest version matching and its date.
+    let mut groups: HashMap<u32, usize> = HashMap::new();
+    let mut kept: Vec<(Option<Score>, DocAddress, Option<IsoDate>)> = Vec::new();
+    for (score, address) in ranked {
+        let Some((group, date)) =
+            relations.version_group(segment_of(searcher, address), address.doc_id)
+        else {
+            continue;
+        };
+        match groups.get(&group) {
+            Some(&at) => {
+                if date > kept[at].2 {
+                    kept[at].1 = address;
+                    kept[at].2 = date;
+                }
+            }
+            None => {
+                groups.insert(group, kept.len());
+                kept.push((score, address, date));
+            }
+        }
+    }
+    let total = kept.len();
+    let page = kept
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(score, address, _)| (score, address))
+        .collect();
+    (page, total)
 }
 
 /// A query and the terms its snippets mark.

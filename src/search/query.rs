@@ -8,6 +8,7 @@
 //! (通知 OR 意见) 浦东        grouping
 //! title:拥军   issuer:浦东新区人民政府   number:浦府办[2010]98号   type:通知   subject:民政
 //! year:2008   year:2006..2010   date:2008-01-01..2010-12-31   date:..2009-06
+//! cites:国发〔2014〕45号   cites:《中华人民共和国行政许可法》   status:in_force
 //! 浦府辦(2010)98號          a document number, in any bracket form, anywhere in the query
 //! ```
 //!
@@ -17,6 +18,8 @@
 use std::ops::RangeInclusive;
 
 use crate::analysis;
+use crate::index::relations::Status;
+use crate::lang::vocab;
 use crate::model::{DocNumber, IsoDate};
 
 /// A parsed query.
@@ -47,6 +50,12 @@ pub enum Node {
     Year(RangeInclusive<i32>),
     /// `date:`, bounds inclusive.
     Date(Option<IsoDate>, Option<IsoDate>),
+    /// `cites:国发〔2014〕45号` — the documents citing this number.
+    CitesNumber(DocNumber),
+    /// `cites:《…》` — the documents citing this title (its title key).
+    CitesTitle(String),
+    /// `status:` — the documents with this validity status.
+    Status(Status),
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -70,7 +79,7 @@ fn error(position: usize, message: impl Into<String>) -> QueryError {
 
 /// The fields a query may name.
 pub const FIELDS: &[&str] = &[
-    "title", "issuer", "number", "type", "subject", "year", "date",
+    "title", "issuer", "number", "type", "subject", "year", "date", "cites", "status",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -479,6 +488,11 @@ fn field(position: usize, name: &str, value: String, quoted: bool) -> Result<Nod
             .parse::<DocNumber>()
             .map(Node::OwnNumber)
             .map_err(|e| error(value_position, e.to_string())),
+        "cites" => cites(value_position, &trimmed),
+        "status" => trimmed
+            .parse::<Status>()
+            .map(Node::Status)
+            .map_err(|message| error(value_position, message)),
         "year" => parse_years(&trimmed).map(Node::Year).ok_or_else(|| {
             error(
                 value_position,
@@ -489,6 +503,24 @@ fn field(position: usize, name: &str, value: String, quoted: bool) -> Result<Nod
             .map(|(from, to)| Node::Date(from, to))
             .map_err(|message| error(value_position, message)),
     }
+}
+
+/// A `cites:` value: a document number in any bracket form, or a 《title》.
+fn cites(position: usize, value: &str) -> Result<Node, QueryError> {
+    if let Some(title) = value.strip_prefix('《').and_then(|v| v.strip_suffix('》')) {
+        let key = vocab::title_key(title);
+        if key.chars().any(crate::lang::fold::is_searchable) {
+            return Ok(Node::CitesTitle(key));
+        }
+    } else if let Ok(number) = value.parse::<DocNumber>() {
+        return Ok(Node::CitesNumber(number));
+    }
+    Err(error(
+        position,
+        format!(
+            "`{value}` is neither a document number (国发〔2014〕45号) nor a title in 《》 (《中华人民共和国行政许可法》)"
+        ),
+    ))
 }
 
 fn parse_years(value: &str) -> Option<RangeInclusive<i32>> {

@@ -8,6 +8,7 @@ mod ingest;
 mod known_items;
 mod layouts;
 mod regression;
+mod relations;
 mod search;
 mod support;
 mod write;

@@ -2,9 +2,10 @@
 //! (`2011年11月17日 上海市第十三届人民代表大会常务委员会第三十次会议通过`), the marker
 //! `<!-- INFO END -->`, then the body with `##` chapter headings.
 //!
-//! The first header line is when and by whom the text was adopted: its date is the document's
-//! date and its body (届 and 次会议 removed) the issuer.
+//! Each header line is an event (see [`super::events`]): the first is when and by whom the text
+//! was adopted (its organ, 届 and 次会议 removed, the issuer), the latest dates this version.
 
+use super::events::event_of_clause;
 use super::{Extracted, extract, find_dates};
 use crate::lang::fold;
 use crate::lang::vocab;
@@ -36,7 +37,8 @@ pub fn extract_markdown(markdown: &str) -> Extracted {
     let header_end = lines.iter().position(|l| l.trim() == INFO_END);
     let body_from = header_end.or(title_at).map_or(0, |i| i + 1);
     let body = to_text(&lines[body_from..].join("\n"));
-    let mut out = extract(&fold::to_simplified(&body));
+    let body_simplified = fold::to_simplified(&body);
+    let mut out = extract(&body_simplified);
     let title =
         title_at.map(|i| fold::to_simplified(lines[i].trim_start().trim_start_matches('#').trim()));
     if let Some(title) = title.filter(|t| !t.is_empty()) {
@@ -47,57 +49,24 @@ pub fn extract_markdown(markdown: &str) -> Extracted {
         (Some(t), Some(e)) if t < e => &lines[t + 1..e],
         _ => &lines[..0],
     };
-    let first_event = header.iter().find_map(|line| {
-        let simp = fold::to_simplified(line.trim());
-        let date = find_dates(&simp)
-            .into_iter()
-            .next()
-            .filter(|d| d.start == 0)?;
-        Some((date.date, simp[date.end..].trim().to_string()))
-    });
-    if let Some((date, event)) = first_event {
-        out.date = Some(date);
-        if let Some(issuer) = issuer_of_event(&event) {
-            let previous = std::mem::replace(&mut out.issuers, vec![issuer]);
-            out.issuer_aliases.extend(previous);
-            out.issuer_aliases.retain(|a| !out.issuers.contains(a));
-        }
+    out.events = header
+        .iter()
+        .map(|line| fold::to_simplified(line.trim()))
+        .filter(|simp| find_dates(simp).first().is_some_and(|d| d.start == 0))
+        .filter_map(|simp| event_of_clause(&simp, true))
+        .collect();
+    out.events.sort_by_key(|e| e.date);
+    // The version this text is: its latest event. The organ that first adopted it issues it.
+    if let Some(latest) = out.events.last() {
+        out.date = Some(latest.date);
     }
+    if let Some(issuer) = out.events.first().and_then(|e| e.by.clone()) {
+        let previous = std::mem::replace(&mut out.issuers, vec![issuer]);
+        out.issuer_aliases.extend(previous);
+        out.issuer_aliases.retain(|a| !out.issuers.contains(a));
+    }
+    out.valid_until = super::citations::valid_until(&body_simplified, out.date);
     out
-}
-
-/// `上海市第十三届人民代表大会常务委员会第三十次会议通过` → `上海市人民代表大会常务委员会`.
-fn issuer_of_event(event: &str) -> Option<String> {
-    let without_term = remove_ordinal(event, '届');
-    let end = [
-        "第", "令", "《", "会议", "通过", "公布", "发布", "批准", "修正", "修订",
-    ]
-    .iter()
-    .filter_map(|w| without_term.find(w))
-    .min()
-    .unwrap_or(without_term.len());
-    let issuer = without_term[..end]
-        .trim()
-        .replace("人大常委会", "人民代表大会常务委员会")
-        .replace("常委会", "常务委员会");
-    vocab::is_org_name(&issuer).then_some(issuer)
-}
-
-/// Removes the first `第…{unit}` (an ordinal such as 第十三届).
-fn remove_ordinal(text: &str, unit: char) -> String {
-    let Some(unit_at) = text.find(unit) else {
-        return text.to_string();
-    };
-    match text[..unit_at].rfind('第') {
-        Some(start)
-            if text[start + '第'.len_utf8()..unit_at]
-                .chars()
-                .all(|c| vocab::NUMERALS.contains(c) || c.is_ascii_digit()) =>
-        {
-            format!("{}{}", &text[..start], &text[unit_at + unit.len_utf8()..])
-        }
-        _ => text.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -123,7 +92,20 @@ mod tests {
         let e = extract_markdown(EXPORT);
         assert_eq!(e.title.as_deref(), Some("上海口岸服务条例"));
         assert_eq!(e.doc_type.as_deref(), Some("条例"));
-        assert_eq!(e.date.map(|d| d.to_string()).as_deref(), Some("2011-11-17"));
+        // The version's date: its latest event, the revision of 2020.
+        assert_eq!(e.date.map(|d| d.to_string()).as_deref(), Some("2020-05-14"));
+        let events: Vec<(String, &str)> = e
+            .events
+            .iter()
+            .map(|e| (e.date.to_string(), e.action.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("2011-11-17".to_string(), "通过"),
+                ("2020-05-14".to_string(), "修正")
+            ]
+        );
         assert_eq!(e.issuers, ["上海市人民代表大会常务委员会"]);
     }
 
@@ -133,22 +115,5 @@ mod tests {
         assert!(text.starts_with("上海口岸服务条例\n"));
         assert!(!text.contains("INFO END"));
         assert!(text.contains("\n第一章  总则\n"));
-    }
-
-    #[test]
-    fn issuers_of_events() {
-        assert_eq!(
-            issuer_of_event("北京市第十一届人民代表大会第二次会议通过").as_deref(),
-            Some("北京市人民代表大会")
-        );
-        assert_eq!(
-            issuer_of_event("上海市第十三届人民代表大会常委会第二次会议通过").as_deref(),
-            Some("上海市人民代表大会常务委员会")
-        );
-        assert_eq!(
-            issuer_of_event("上海市人民政府令第1号公布").as_deref(),
-            Some("上海市人民政府")
-        );
-        assert_eq!(issuer_of_event("施行"), None);
     }
 }

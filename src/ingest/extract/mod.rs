@@ -11,7 +11,9 @@
 //! the masthead, is a citation, never the document's own number. Markdown exports with a
 //! `# title`, dated header lines and `<!-- INFO END -->` are read by [`markdown`].
 
+mod citations;
 mod dates;
+mod events;
 mod labels;
 pub mod markdown;
 pub mod numbers;
@@ -19,7 +21,7 @@ pub mod numbers;
 use crate::ingest::split;
 use crate::lang::vocab;
 use crate::lang::{fold, lexicon};
-use crate::model::{DocNumber, IsoDate};
+use crate::model::{Citation, DocNumber, Event, IsoDate};
 
 pub use dates::find_dates;
 
@@ -38,6 +40,10 @@ pub struct Extracted {
     pub recipients: Vec<String>,
     pub cc: Vec<String>,
     pub cited_doc_numbers: Vec<String>,
+    pub citations: Vec<Citation>,
+    pub repeals: Vec<Citation>,
+    pub events: Vec<Event>,
+    pub valid_until: Option<IsoDate>,
 }
 
 /// A non-blank line of the simplified text, trimmed.
@@ -267,6 +273,9 @@ pub fn extract(simplified: &str) -> Extracted {
     out.issuer_aliases = aliases;
     apply_stated(&mut out, lines);
     out.cited_doc_numbers = cited_numbers(simplified, out.doc_number.as_ref());
+    (out.citations, out.repeals) = citations::citations(simplified, out.doc_number.as_ref());
+    out.events = adoption_events(body);
+    out.valid_until = citations::valid_until(simplified, out.date);
     out
 }
 
@@ -590,29 +599,24 @@ fn signature_and_date(body: &[Line]) -> Option<(Vec<String>, IsoDate)> {
 /// The most organ lines a joint signature stacks above its date.
 const SIGNATURE_LINES: usize = 4;
 
-/// Words of the events an adoption note records.
-const EVENT_WORDS: [&str; 6] = ["通过", "公布", "发布", "批准", "修正", "修订"];
-
 /// An adoption note: a bracketed line recording events (`（2011年11月17日……会议通过）`).
 fn adoption_note(text: &str) -> bool {
-    text.starts_with(['（', '(']) && EVENT_WORDS.iter().any(|w| text.contains(w))
+    text.starts_with(['（', '(']) && events::EVENT_WORDS.iter().any(|w| text.contains(w))
 }
 
-/// The date of an adoption note under the title (`（2011年11月17日……会议通过）`, or several
-/// events, `……通过 根据……修正`): the latest event's.
+/// The events of an adoption note under the title (`（2011年11月17日……会议通过）`, or several,
+/// `……通过 根据……修正`), oldest first.
+fn adoption_events(body: &[Line]) -> Vec<Event> {
+    body.iter()
+        .take(2)
+        .find(|line| adoption_note(line.simp))
+        .map(|line| events::events_of_note(line.simp))
+        .unwrap_or_default()
+}
+
+/// The date of an adoption note: its latest event's.
 fn adoption_date(body: &[Line]) -> Option<IsoDate> {
-    body.iter().take(2).find_map(|line| {
-        let simp = line.simp;
-        if !adoption_note(simp) {
-            return None;
-        }
-        // Each clause is an event: `……通过`, `根据……修正`; `自……起施行` is not one.
-        simp.split(['，', '；', ',', ';', ' ', '\u{3000}'])
-            .filter(|clause| !clause.contains("施行"))
-            .flat_map(find_dates)
-            .map(|d| d.date)
-            .max()
-    })
+    adoption_events(body).last().map(|e| e.date)
 }
 
 /// The print line (版记): `印发机关 日期印发`, possibly after the 抄送 list on the same line.

@@ -1,0 +1,317 @@
+//! The research endpoints: a document's citations and versions, issuer suggestions, and the
+//! export of a whole result set.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::handlers::{SearchParams, document_id_from, non_empty, parse_number, rejected};
+use crate::index::relations::{Citations, Versions};
+use crate::lang::issuers::Entities;
+use crate::search::{self, export};
+
+/// Citing documents listed at most, when the request does not say.
+const CITED_BY_LIMIT: usize = 100;
+/// Suggestions listed at most, when the request does not say.
+const SUGGESTIONS: usize = 10;
+/// Chunks of an export waiting to be sent, at most (each up to [`CHUNK_BYTES`]).
+const EXPORT_CHUNKS: usize = 16;
+const CHUNK_BYTES: usize = 64 * 1024;
+/// The header carrying an export's exact row count.
+const TOTAL_HEADER: &str = "x-total-count";
+
+/// Query parameters of `GET /api/documents/{id}/citations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CitationParams {
+    /// Citing documents listed, newest first (default 100; `cited_by_total` counts all).
+    limit: Option<String>,
+}
+
+/// What a document cites, resolved, and who cites it.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}/citations",
+    params(("id" = String, Path, description = "Document id"), CitationParams),
+    responses(
+        (status = 200, description = "Citations", body = Citations),
+        (status = 400, description = "Bad parameter", body = ErrorBody),
+        (status = 404, description = "No such document", body = ErrorBody),
+    )
+)]
+pub async fn citations(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<CitationParams>, QueryRejection>,
+) -> Result<Json<Citations>, ApiError> {
+    let id = document_id_from(id)?;
+    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    let limit = parse_number("limit", params.limit)?.unwrap_or(CITED_BY_LIMIT);
+    let index = state.index();
+    let found = state
+        .blocking(move || {
+            let relations = index.relations(&index.searcher())?;
+            Ok(relations
+                .citations(&id, limit)
+                .ok_or_else(|| no_document(&id)))
+        })
+        .await?;
+    Ok(Json(found?))
+}
+
+/// The versions of a document's regulation.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}/versions",
+    params(("id" = String, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "Versions, oldest first", body = Versions),
+        (status = 404, description = "No such document", body = ErrorBody),
+    )
+)]
+pub async fn versions(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Versions>, ApiError> {
+    let id = document_id_from(id)?;
+    let index = state.index();
+    let found = state
+        .blocking(move || {
+            let relations = index.relations(&index.searcher())?;
+            Ok(relations.versions(&id).ok_or_else(|| no_document(&id)))
+        })
+        .await?;
+    Ok(Json(found?))
+}
+
+fn no_document(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`"))
+}
+
+/// Query parameters of `GET /api/facets/issuer`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IssuerParams {
+    /// Part of an issuer's name or of one of its forms (浦东).
+    prefix: Option<String>,
+    /// Entities listed at most (default 10).
+    limit: Option<String>,
+}
+
+/// Issuer entities matching typed text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuerSuggestions {
+    pub values: Vec<IssuerSuggestion>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuerSuggestion {
+    /// The entity's canonical name (what `issuer=` takes).
+    pub value: String,
+    /// Documents it issued.
+    pub count: u64,
+    /// Its other printed forms.
+    pub forms: Vec<String>,
+}
+
+/// Issuer entities whose name or a form starts with, or else contains, `prefix`, with their
+/// document counts: those starting with it first, then by count.
+#[utoipa::path(
+    get,
+    path = "/api/facets/issuer",
+    params(IssuerParams),
+    responses(
+        (status = 200, description = "Matching issuer entities", body = IssuerSuggestions),
+        (status = 400, description = "Bad parameter", body = ErrorBody),
+    )
+)]
+pub async fn issuers(
+    State(state): State<AppState>,
+    params: Result<Query<IssuerParams>, QueryRejection>,
+) -> Result<Json<IssuerSuggestions>, ApiError> {
+    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    let typed = crate::lang::fold::to_simplified(&non_empty(params.prefix).unwrap_or_default());
+    let limit = parse_number("limit", params.limit)?.unwrap_or(SUGGESTIONS);
+    let index = state.index();
+    state
+        .blocking(move || {
+            let entities = Entities::bundled();
+            let mut values: Vec<(bool, IssuerSuggestion)> = search::all_facets(&index)?
+                .issuer
+                .into_iter()
+                .filter_map(|facet| {
+                    let forms = entities.forms(&facet.value);
+                    let starts = forms.iter().any(|f| f.starts_with(&typed));
+                    (starts || forms.iter().any(|f| f.contains(&typed))).then(|| {
+                        (
+                            starts,
+                            IssuerSuggestion {
+                                forms: forms.into_iter().skip(1).collect(),
+                                value: facet.value,
+                                count: facet.count,
+                            },
+                        )
+                    })
+                })
+                .collect();
+            values.sort_by(|(a_starts, a), (b_starts, b)| {
+                b_starts
+                    .cmp(a_starts)
+                    .then(b.count.cmp(&a.count))
+                    .then_with(|| a.value.cmp(&b.value))
+            });
+            Ok(Json(IssuerSuggestions {
+                values: values.into_iter().take(limit).map(|(_, v)| v).collect(),
+            }))
+        })
+        .await
+}
+
+/// Query parameters of `GET /api/export`: the search's query and filters, and the format.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// The query, as in `/api/search`.
+    q: Option<String>,
+    issuer: Option<String>,
+    include_predecessors: Option<String>,
+    doc_type: Option<String>,
+    year: Option<String>,
+    date_from: Option<String>,
+    date_to: Option<String>,
+    doc_number: Option<String>,
+    subject: Option<String>,
+    status: Option<String>,
+    /// csv (UTF-8 with a byte-order mark; default) or jsonl.
+    format: Option<String>,
+    /// Fields of each row, comma-separated (default id, title, issuers, doc_number, date,
+    /// doc_type, subject_words, status, cited_by_count).
+    fields: Option<String>,
+}
+
+/// Every matching document, streamed as CSV or JSON Lines, the exact count in
+/// `X-Total-Count`.
+#[utoipa::path(
+    get,
+    path = "/api/export",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "Rows, one per document", content_type = "text/csv"),
+        (status = 400, description = "Malformed query or parameter", body = ErrorBody),
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
+    let format: export::Format = non_empty(params.format)
+        .map(|f| f.parse().map_err(|e| ApiError::parameter("format", e)))
+        .transpose()?
+        .unwrap_or(export::Format::Csv);
+    let fields = export::parse_fields(&params.fields.unwrap_or_default())
+        .map_err(|e| ApiError::parameter("fields", e))?;
+    let request = SearchParams {
+        q: params.q,
+        issuer: params.issuer,
+        include_predecessors: params.include_predecessors,
+        doc_type: params.doc_type,
+        year: params.year,
+        date_from: params.date_from,
+        date_to: params.date_to,
+        doc_number: params.doc_number,
+        subject: params.subject,
+        status: params.status,
+        ..SearchParams::default()
+    }
+    .into_request()?;
+    let index = state.index();
+    let (total_tx, total_rx) = tokio::sync::oneshot::channel::<Result<usize, ApiError>>();
+    let (chunks_tx, chunks_rx) =
+        tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(EXPORT_CHUNKS);
+    // The whole export runs on the blocking pool, outside the read slots (it may take long);
+    // it stops when the client goes away.
+    tokio::task::spawn_blocking(move || {
+        let prepared = match export::prepare(&index, &request, fields, format) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let _ = total_tx.send(Err(ApiError::from(e)));
+                return;
+            }
+        };
+        if total_tx.send(Ok(prepared.total)).is_err() {
+            return;
+        }
+        let mut sink = ChunkSink {
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+            chunks: chunks_tx,
+        };
+        if let Err(e) = prepared.write(&mut sink) {
+            tracing::warn!(error = %e, "export stopped");
+        }
+    });
+    let total = total_rx.await.map_err(ApiError::internal)??;
+    let body = Body::from_stream(futures_util::stream::unfold(
+        chunks_rx,
+        |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) },
+    ));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(TOTAL_HEADER, HeaderValue::from(total));
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"gongwen-export.{}\"",
+        format.extension()
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
+/// Writes an export into chunks sent to the response body, waiting while the client reads.
+struct ChunkSink {
+    buffer: Vec<u8>,
+    chunks: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl ChunkSink {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK_BYTES),
+        ));
+        self.chunks.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+impl std::io::Write for ChunkSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
