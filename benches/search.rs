@@ -2,7 +2,7 @@
 //! 100 MB, or to the sizes in `GONGWEN_BENCH_CORPUS_MB`, e.g. `60,480`): 1-, 2- and 3-word
 //! queries, pasted fragments of 8–12 characters and titles, each with facet counts, top-10
 //! hits and snippets. Prints p50/p99 per class and size, then criterion's estimates on the
-//! first size. Writes the fragment and title queries to `target/bench-data/known-items.txt`
+//! first size, and how long the archive's relations take to build. Writes the fragment and title queries to `target/bench-data/known-items.txt`
 //! for `benches/wrk-search.lua`, and with `GONGWEN_BENCH_QUERIES_ONLY` set stops there
 //! (`benches/wrk.sh` uses that).
 //!
@@ -166,10 +166,15 @@ fn latency(c: &mut Criterion) {
     let sizes = sizes();
     for &mb in &sizes {
         let index = open_index(mb);
+        // The archive's relations are built on a reader generation's first search.
+        let started = Instant::now();
+        let relations = index.relations(&index.searcher()).expect("relations");
         eprintln!(
-            "index: {} documents, {:.0} MB on disk",
+            "index: {} documents, {:.0} MB on disk; relations of {} documents built in {:.0} ms",
             index.num_docs(),
-            index.size_on_disk() as f64 / 1e6
+            index.size_on_disk() as f64 / 1e6,
+            relations.len(),
+            started.elapsed().as_secs_f64() * 1e3
         );
         for (name, queries) in &classes {
             let rounds = (2000 / queries.len()).max(1);

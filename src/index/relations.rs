@@ -148,8 +148,10 @@ struct Cite {
 #[derive(Debug, Default)]
 pub struct Relations {
     nodes: Vec<Arc<Record>>,
-    /// Node of each document of each segment (`u32::MAX`: deleted).
-    by_segment: HashMap<SegmentId, Vec<u32>>,
+    /// Node of each document of each segment (`u32::MAX`: deleted), and where each
+    /// segment's list is.
+    slots: Vec<Vec<u32>>,
+    by_segment: HashMap<SegmentId, usize>,
     by_id: HashMap<String, u32>,
     by_number: HashMap<String, Vec<u32>>,
     by_title: HashMap<String, Vec<u32>>,
@@ -161,6 +163,10 @@ pub struct Relations {
 }
 
 const DELETED: u32 = u32::MAX;
+
+/// A segment's place in [`Relations`].
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentSlot(usize);
 
 impl Relations {
     /// The relations of `records` (per live segment, with its alive bitset applied already),
@@ -189,7 +195,8 @@ impl Relations {
                     None => slots.push(DELETED),
                 }
             }
-            r.by_segment.insert(segment, slots);
+            r.by_segment.insert(segment, r.slots.len());
+            r.slots.push(slots);
         }
         r.group_versions();
         r.cited_by = vec![Vec::new(); r.nodes.len()];
@@ -356,7 +363,16 @@ impl Relations {
     }
 
     fn node_at(&self, segment: SegmentId, doc: DocId) -> Option<u32> {
-        let node = *self.by_segment.get(&segment)?.get(doc as usize)?;
+        self.node_in(self.segment(segment)?, doc)
+    }
+
+    /// Where the documents of `segment` are (for looking up many of them).
+    pub fn segment(&self, segment: SegmentId) -> Option<SegmentSlot> {
+        self.by_segment.get(&segment).copied().map(SegmentSlot)
+    }
+
+    fn node_in(&self, slot: SegmentSlot, doc: DocId) -> Option<u32> {
+        let node = *self.slots.get(slot.0)?.get(doc as usize)?;
         (node != DELETED).then_some(node)
     }
 
@@ -393,15 +409,15 @@ impl Relations {
         }
     }
 
-    /// The status of the document at `doc` of `segment`.
-    pub fn status_at(&self, segment: SegmentId, doc: DocId) -> Option<Status> {
-        self.node_at(segment, doc)
+    /// The status of the document at `doc` of a segment.
+    pub fn status_at(&self, slot: SegmentSlot, doc: DocId) -> Option<Status> {
+        self.node_in(slot, doc)
             .map(|node| self.status[node as usize].0)
     }
 
-    /// How often the document at `doc` of `segment` is cited (0 for one not known).
-    pub fn cited_by_count(&self, segment: SegmentId, doc: DocId) -> u32 {
-        self.node_at(segment, doc)
+    /// How often the document at `doc` of a segment is cited (0 for one not known).
+    pub fn cited_by_count(&self, slot: SegmentSlot, doc: DocId) -> u32 {
+        self.node_in(slot, doc)
             .map_or(0, |node| self.cited_by[node as usize].len() as u32)
     }
 
@@ -414,13 +430,10 @@ impl Relations {
     /// The documents of `segment` with status `status`.
     pub fn with_status(&self, segment: SegmentId, max_doc: u32, status: Status) -> BitSet {
         let mut set = BitSet::with_max_value(max_doc);
-        for (doc, node) in self
-            .by_segment
-            .get(&segment)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        let nodes = self
+            .segment(segment)
+            .and_then(|slot| self.slots.get(slot.0));
+        for (doc, node) in nodes.into_iter().flatten().enumerate() {
             if *node != DELETED && self.status[*node as usize].0 == status {
                 set.insert(doc as u32);
             }

@@ -20,7 +20,7 @@ use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::index::FacetNames;
-use crate::index::relations::{Relations, Status};
+use crate::index::relations::{Relations, SegmentSlot, Status};
 use crate::lang::issuers::Entities;
 
 /// Counts the values of some facet fields over the documents collected.
@@ -169,7 +169,7 @@ pub struct StatusCounts {
 
 pub struct SegmentStatusCounts {
     relations: Arc<Relations>,
-    segment: tantivy::index::SegmentId,
+    segment: Option<SegmentSlot>,
     counts: [u64; 4],
 }
 
@@ -184,7 +184,7 @@ impl Collector for StatusCounts {
     ) -> tantivy::Result<SegmentStatusCounts> {
         Ok(SegmentStatusCounts {
             relations: self.relations.clone(),
-            segment: reader.segment_id(),
+            segment: self.relations.segment(reader.segment_id()),
             counts: [0; 4],
         })
     }
@@ -208,7 +208,10 @@ impl SegmentCollector for SegmentStatusCounts {
     type Fruit = [u64; 4];
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if let Some(status) = self.relations.status_at(self.segment, doc) {
+        if let Some(status) = self
+            .segment
+            .and_then(|slot| self.relations.status_at(slot, doc))
+        {
             let slot = Status::ALL.iter().position(|s| *s == status).unwrap_or(0);
             self.counts[slot] += 1;
         }

@@ -496,8 +496,11 @@ fn rank(
         Sort::CitedBy => {
             let relations = relations.clone();
             let collector = top.tweak_score(move |reader: &SegmentReader| {
-                let (relations, segment) = (relations.clone(), reader.segment_id());
-                move |doc: DocId, score: Score| (relations.cited_by_count(segment, doc), score)
+                let (relations, slot) = (relations.clone(), relations.segment(reader.segment_id()));
+                move |doc: DocId, score: Score| {
+                    let count = slot.map_or(0, |slot| relations.cited_by_count(slot, doc));
+                    (count, score)
+                }
             });
             let (fruit, hits) = searcher.search(query, &(collectors, collector))?;
             (

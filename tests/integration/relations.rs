@@ -541,3 +541,88 @@ fn the_samples_export_whole_and_match_paged_search() {
     from_cli.sort();
     assert_eq!(from_cli, paged);
 }
+
+/// The relations of the 300 samples, printed for the record (`--nocapture`): versions against
+/// the manifest's titles (two files with one title are two versions of one regulation there),
+/// and every repeal against the repealing file's own bytes.
+#[test]
+fn the_samples_group_versions_as_their_manifest_titles_do() {
+    let Some(dir) = samples_dir("documents") else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    import_into(data.path(), &[dir.clone()], WriteOptions::default());
+    let index = crate::support::open_live(data.path());
+    let relations = index.relations(&index.searcher()).expect("relations");
+    let samples = crate::known_items::load(&dir);
+    let mut by_title: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    let mut text_of = std::collections::HashMap::new();
+    for sample in &samples {
+        by_title
+            .entry(sample.title.as_str())
+            .or_default()
+            .push(sample.id.clone());
+        text_of.insert(sample.id.clone(), sample.text.as_str());
+    }
+    for (title, ids) in &by_title {
+        for id in ids {
+            let versions = relations.versions(id).expect("known document");
+            let grouped: Vec<String> = versions.versions.iter().map(|v| v.id.clone()).collect();
+            assert_eq!(sorted(grouped), sorted(ids.clone()), "{title}");
+        }
+    }
+    let groups = by_title.values().filter(|ids| ids.len() > 1).count();
+    let mut citations = 0;
+    let mut resolved = 0;
+    let mut citing_documents = 0;
+    let mut status = std::collections::HashMap::new();
+    for (record, summary) in relations.records() {
+        let cites = relations
+            .citations(&record.id, 0)
+            .expect("known document")
+            .cites;
+        citations += cites.len();
+        let found = cites.iter().filter(|c| !c.resolved.is_empty()).count();
+        for citation in cites.iter().filter(|c| !c.resolved.is_empty()) {
+            println!(
+                "cites: {} → {:?} {:?}",
+                record.title.as_deref().unwrap_or_default(),
+                citation.text,
+                citation
+                    .resolved
+                    .iter()
+                    .map(|r| (r.date.map(|d| d.to_string()), r.in_force_at_citation))
+                    .collect::<Vec<_>>()
+            );
+        }
+        resolved += found;
+        citing_documents += usize::from(found > 0);
+        *status.entry(summary.status.name()).or_insert(0) += 1;
+        if let Some(by) = &summary.status_by
+            && summary.status == gongwen::index::relations::Status::Repealed
+        {
+            let text = text_of[&by.id];
+            let title = record.title.as_deref().expect("title");
+            assert!(
+                text.contains(&format!("《{title}》")) && text.contains(&by.context),
+                "{} repeals {title}",
+                by.id
+            );
+        }
+        if summary.status != gongwen::index::relations::Status::InForce {
+            println!(
+                "{}: {} {} — {:?}",
+                summary.status.name(),
+                record.title.as_deref().unwrap_or_default(),
+                record.date.map(|d| d.to_string()).unwrap_or_default(),
+                summary.status_by
+            );
+        }
+    }
+    println!(
+        "samples: {} documents, {citations} citations of which {resolved} resolve (in {citing_documents} documents), {groups} regulations in two or more versions, status {status:?}",
+        relations.len()
+    );
+    assert_eq!(groups, 18, "the manifest's titles held twice");
+    assert_eq!(status.get("superseded"), Some(&10));
+}

@@ -5,10 +5,11 @@
 //!   `《关于修改〈……〉的决定》`; a 《许可证》 names a form, not a text, a 《通知》 no text in
 //!   particular). Each keeps the sentence
 //!   it stands in (up to `。；！？` or a line break).
-//! - A repeal is a citation that a repeal verb (`废止`, `不再执行`, `停止执行`) follows in its
-//!   sentence with nothing else between them but other citations, brackets (`（沪府发〔1997〕
-//!   12号）`), list marks and a few linking characters (`同时`, `予以`, `即行`): `……发布的
-//!   《上海市某某办法》同时废止`. A citation that a sentence only refers to (`依照《……》的规定
+//! - A repeal is a citation that a repeal verb (`废止`, `不再执行`, `停止执行`) follows or
+//!   precedes in its sentence with nothing else between them but other citations, brackets
+//!   (`（沪府发〔1997〕12号）`), list marks and a few linking characters (`同时`, `予以`,
+//!   `即行`): `……发布的《上海市某某办法》同时废止`, and a repeal decision's list,
+//!   `一、废止《北京市某某条例》（1994年……通过）`. A citation that a sentence only refers to (`依照《……》的规定
 //!   予以废止`) has words of its own between it and the verb and is not one.
 //! - Validity: `有效期至2015年12月31日`, or a period from the document's date (`有效期为三年`,
 //!   `试行二年`, `有效期五年`), in a sentence about the document itself (`本办法……`): the
@@ -28,6 +29,9 @@ const MAX_CONTEXT_CHARS: usize = 160;
 const REPEAL_VERBS: [&str; 3] = ["废止", "不再执行", "停止执行"];
 /// Characters that may stand between a repealed citation and its verb.
 const REPEAL_LINKS: &str = "同时予以即行一并均亦和及与、，,的文件号";
+
+/// Words that make what follows them the ground of an act.
+const BASIS: [&str; 4] = ["根据", "依照", "按照", "依据"];
 
 /// One citation and where it stands.
 struct Found {
@@ -61,7 +65,8 @@ pub fn citations(text: &str, own: Option<&DocNumber>) -> (Vec<Citation>, Vec<Cit
         if !cited.iter().any(|c| c.kind == f.kind && c.text == f.text) {
             cited.push(citation());
         }
-        if repeals(text, &found, i, sentence.end)
+        if (repeals(text, &found, i, sentence.end)
+            || repealed_by_verb_before(text, &found, i, sentence.start))
             && !repealed
                 .iter()
                 .any(|c| c.kind == f.kind && c.text == f.text)
@@ -75,6 +80,13 @@ pub fn citations(text: &str, own: Option<&DocNumber>) -> (Vec<Citation>, Vec<Cit
 /// Whether a repeal verb follows `found[i]` in its sentence (ending at `sentence_end`) with
 /// only other citations, brackets and linking characters between.
 fn repeals(text: &str, found: &[Found], i: usize, sentence_end: usize) -> bool {
+    // `根据《……》废止……`: the citation is the ground of the repeal, not its object.
+    if BASIS
+        .iter()
+        .any(|w| text[..found[i].range.start].ends_with(w))
+    {
+        return false;
+    }
     let mut at = found[i].range.end;
     let mut depth = 0usize;
     while at < sentence_end {
@@ -98,6 +110,36 @@ fn repeals(text: &str, found: &[Found], i: usize, sentence_end: usize) -> bool {
             _ => return false,
         }
         at += c.len_utf8();
+    }
+    false
+}
+
+/// Whether a repeal verb stands before `found[i]` in its sentence (from `sentence_start`),
+/// with only other citations, brackets and linking characters between: `废止《……》`,
+/// `一、废止《甲》、《乙》`.
+fn repealed_by_verb_before(text: &str, found: &[Found], i: usize, sentence_start: usize) -> bool {
+    let mut at = found[i].range.start;
+    let mut depth = 0usize;
+    while at > sentence_start {
+        let before = &text[sentence_start..at];
+        if depth == 0 && REPEAL_VERBS.iter().any(|v| before.ends_with(v)) {
+            return true;
+        }
+        if let Some(previous) = found[..i].iter().rev().find(|f| f.range.end == at) {
+            at = previous.range.start;
+            continue;
+        }
+        let Some(c) = before.chars().next_back() else {
+            break;
+        };
+        match c {
+            '）' | ')' => depth += 1,
+            '（' | '(' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            _ if REPEAL_LINKS.contains(c) => {}
+            _ => return false,
+        }
+        at -= c.len_utf8();
     }
     false
 }
@@ -262,6 +304,17 @@ mod tests {
             ["上海市甲管理办法", "沪府发〔1998〕5号", "上海市乙规定"]
         );
         assert!(repealed[0].context.ends_with("同时废止。"));
+    }
+
+    #[test]
+    fn a_repeal_decision_lists_what_it_repeals_after_its_verb() {
+        let text = "会议决定：\n一、废止《北京市甲条例》（1994年7月22日通过）\n二、废止《北京市乙条例》、《北京市丙办法》\n三、根据《北京市丁条例》废止部分规定";
+        let (cited, repealed) = citations(text, None);
+        assert_eq!(cited.len(), 4);
+        assert_eq!(
+            texts(&repealed),
+            ["北京市甲条例", "北京市乙条例", "北京市丙办法"]
+        );
     }
 
     #[test]
