@@ -2,7 +2,8 @@
 //! stores, and the validated values researchers type — [`IsoDate`] and [`DocNumber`].
 //!
 //! The JSON field names of [`Document`] are a contract: `gongwen inspect`, the index's stored
-//! copy and `GET /api/documents/{id}` all return exactly this shape.
+//! copy and `GET /api/documents/{id}` all return this shape (the API adds what the archive's
+//! relations say of the document: its status, citation count and versions).
 
 use std::fmt;
 use std::str::FromStr;

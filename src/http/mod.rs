@@ -59,6 +59,11 @@ fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
     )
 }
 
+/// The cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -76,6 +81,9 @@ struct Inner {
     /// Reads running at once: one per core. More would only share the cores, so every
     /// request would take longer; waiting here instead keeps each one as fast as alone.
     reads: Arc<tokio::sync::Semaphore>,
+    /// Exports running at once, one per core: an export runs outside the read slots (it
+    /// lasts as long as its client reads), so these bound what exports can take.
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -96,11 +104,19 @@ impl AppState {
                 live,
                 config,
                 writing: tokio::sync::Mutex::new(()),
-                reads: Arc::new(tokio::sync::Semaphore::new(
-                    std::thread::available_parallelism().map_or(2, |n| n.get()),
-                )),
+                reads: Arc::new(tokio::sync::Semaphore::new(cores())),
+                exports: Arc::new(tokio::sync::Semaphore::new(cores())),
             }),
         }
+    }
+
+    /// An export slot, waited for within the request's deadline.
+    async fn export_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        let exports = Arc::clone(&self.inner.exports);
+        self.within_timeout(
+            async move { exports.acquire_owned().await.map_err(ApiError::internal) },
+        )
+        .await
     }
 
     /// The live index (a search keeps the one it started with).

@@ -235,13 +235,15 @@ pub async fn export(
         ..SearchParams::default()
     }
     .into_request()?;
+    let slot = state.export_slot().await?;
     let index = state.index();
     let (total_tx, total_rx) = tokio::sync::oneshot::channel::<Result<usize, ApiError>>();
     let (chunks_tx, chunks_rx) =
         tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(EXPORT_CHUNKS);
-    // The whole export runs on the blocking pool, outside the read slots (it may take long);
-    // it stops when the client goes away.
+    // The whole export runs on the blocking pool in its export slot, outside the read slots
+    // (it lasts as long as the client reads); it stops when the client goes away.
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let prepared = match export::prepare(&index, &request, fields, format) {
             Ok(prepared) => prepared,
             Err(e) => {

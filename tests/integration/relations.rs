@@ -551,7 +551,11 @@ fn the_samples_group_versions_as_their_manifest_titles_do() {
         return;
     };
     let data = tempfile::tempdir().expect("temp dir");
-    import_into(data.path(), &[dir.clone()], WriteOptions::default());
+    import_into(
+        data.path(),
+        std::slice::from_ref(&dir),
+        WriteOptions::default(),
+    );
     let index = crate::support::open_live(data.path());
     let relations = index.relations(&index.searcher()).expect("relations");
     let samples = crate::known_items::load(&dir);

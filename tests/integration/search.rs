@@ -507,6 +507,13 @@ fn every_query_example_of_the_readme_finds_what_the_readme_says() {
             "浦府辦(2010)98號" => g.which(|m, t| {
                 m["doc_number"] == "浦府办〔2010〕98号" || contains(t, "浦府办〔2010〕98号")
             }),
+            "cites:沪委办[2008]12号" => g.which(|_, t| contains(t, "沪委办〔2008〕12号")),
+            "cites:《西乡街道部门协作办法（试行）》" => {
+                g.which(|_, t| contains(t, "《西乡街道部门协作办法（试行）》"))
+            }
+            // The seed repeals nothing, holds no two versions of one text and states no
+            // validity: every document is in force.
+            "status:in_force" => g.which(|_, t| !contains(t, "废止") && !contains(t, "有效期")),
             _ => return None,
         })
     };
