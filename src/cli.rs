@@ -156,12 +156,18 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let file = std::fs::File::create(path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            export.write(&mut std::io::BufWriter::new(file))?
+            export.write(&mut std::io::BufWriter::new(file), &|| false)?
         }
-        None => match export.write(&mut std::io::BufWriter::new(std::io::stdout().lock())) {
-            Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-            result => result?,
-        },
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            match export.write(&mut stdout, &|| false) {
+                // A reader that went away (`gongwen export … | head`) is not an error.
+                Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                result => result?,
+            }
+        }
     };
     eprintln!("{written} rows written");
     Ok(ExitCode::SUCCESS)

@@ -265,7 +265,7 @@ pub async fn document(
             let searcher = index.searcher();
             let relations = index.relations(&searcher)?;
             let summary = relations.summary_by_id(&lookup);
-            let document = index.document(&lookup)?;
+            let document = index.document_in(&searcher, &lookup)?;
             Ok(document.zip(summary))
         })
         .await?

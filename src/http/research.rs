@@ -13,8 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::handlers::{SearchParams, document_id_from, non_empty, parse_number, rejected};
-use crate::index::relations::{Citations, Versions};
-use crate::lang::issuers::Entities;
+use crate::index::relations::{Citations, Relations, Versions};
+use crate::lang::issuers::{Entities, Succession};
 use crate::search::{self, export};
 
 /// Citing documents listed at most, when the request does not say.
@@ -55,16 +55,10 @@ pub async fn citations(
     let id = document_id_from(id)?;
     let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     let limit = parse_number("limit", params.limit)?.unwrap_or(CITED_BY_LIMIT);
-    let index = state.index();
-    let found = state
-        .blocking(move || {
-            let relations = index.relations(&index.searcher())?;
-            Ok(relations
-                .citations(&id, limit)
-                .ok_or_else(|| no_document(&id)))
-        })
-        .await?;
-    Ok(Json(found?))
+    from_relations(&state, id, move |relations, id| {
+        relations.citations(id, limit)
+    })
+    .await
 }
 
 /// The versions of a document's regulation.
@@ -82,18 +76,26 @@ pub async fn versions(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Versions>, ApiError> {
     let id = document_id_from(id)?;
+    from_relations(&state, id, |relations, id| relations.versions(id)).await
+}
+
+/// What `answer` reads off the current relations for document `id`, on the blocking pool; a
+/// 404 when it knows no such document.
+async fn from_relations<T: Send + 'static>(
+    state: &AppState,
+    id: String,
+    answer: impl FnOnce(&Relations, &str) -> Option<T> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
     let index = state.index();
     let found = state
         .blocking(move || {
             let relations = index.relations(&index.searcher())?;
-            Ok(relations.versions(&id).ok_or_else(|| no_document(&id)))
+            Ok(answer(&relations, &id).ok_or_else(|| {
+                ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`"))
+            }))
         })
         .await?;
     Ok(Json(found?))
-}
-
-fn no_document(id: &str) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`"))
 }
 
 /// Query parameters of `GET /api/facets/issuer`.
@@ -121,6 +123,10 @@ pub struct IssuerSuggestion {
     pub count: u64,
     /// Its other printed forms.
     pub forms: Vec<String>,
+    /// The entity it was renamed to or merged into, when, and the published source.
+    pub succeeded_by: Option<Succession>,
+    /// The entities it succeeded, directly or in a chain (`include_predecessors` adds them).
+    pub predecessors: Vec<String>,
 }
 
 /// Issuer entities whose name or a form starts with, or else contains, `prefix`, with their
@@ -145,7 +151,17 @@ pub async fn issuers(
     state
         .blocking(move || {
             let entities = Entities::bundled();
-            let mut values: Vec<(bool, IssuerSuggestion)> = search::all_facets(&index)?
+            let request = search::SearchRequest {
+                limit: 0,
+                facets: search::FacetSet {
+                    issuer: true,
+                    ..search::FacetSet::NONE
+                },
+                facet_limit: None,
+                ..search::SearchRequest::default()
+            };
+            let mut values: Vec<(bool, IssuerSuggestion)> = search::search(&index, &request)?
+                .facets
                 .issuer
                 .into_iter()
                 .filter_map(|facet| {
@@ -156,6 +172,12 @@ pub async fn issuers(
                             starts,
                             IssuerSuggestion {
                                 forms: forms.into_iter().skip(1).collect(),
+                                succeeded_by: entities.succeeded_by(&facet.value).cloned(),
+                                predecessors: entities
+                                    .with_predecessors(&facet.value)
+                                    .into_iter()
+                                    .skip(1)
+                                    .collect(),
                                 value: facet.value,
                                 count: facet.count,
                             },
@@ -254,12 +276,16 @@ pub async fn export(
         if total_tx.send(Ok(prepared.total)).is_err() {
             return;
         }
+        let failed = chunks_tx.clone();
         let mut sink = ChunkSink {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: chunks_tx,
         };
-        if let Err(e) = prepared.write(&mut sink) {
+        if let Err(e) = prepared.write(&mut sink, &|| failed.is_closed()) {
             tracing::warn!(error = %e, "export stopped");
+            // An error as the body's last chunk aborts the response: a cut export must not
+            // look whole.
+            let _ = failed.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
     let total = total_rx.await.map_err(ApiError::internal)??;
@@ -283,7 +309,9 @@ pub async fn export(
     Ok(response)
 }
 
-/// Writes an export into chunks sent to the response body, waiting while the client reads.
+/// Writes an export into chunks sent to the response body, waiting while the client reads (a
+/// client that stops reading is dropped by the connection's send timeout, which ends the
+/// export with it).
 struct ChunkSink {
     buffer: Vec<u8>,
     chunks: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,

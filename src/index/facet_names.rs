@@ -13,10 +13,15 @@ use tantivy::{Searcher, SegmentReader};
 /// Name tables by segment and field.
 type Tables = HashMap<(SegmentId, Field), Arc<Vec<String>>>;
 
-/// Per segment and field, the name of each facet ordinal.
+/// Ordinals grouped under fewer names: each ordinal's group, and the groups' names.
+pub type Grouped = (Vec<u32>, Vec<String>);
+
+/// Per segment and field, the name of each facet ordinal (and, for a field counted in groups,
+/// each ordinal's group).
 #[derive(Default)]
 pub struct FacetNames {
     tables: Mutex<Tables>,
+    grouped: Mutex<HashMap<(SegmentId, Field), Arc<Grouped>>>,
 }
 
 impl FacetNames {
@@ -50,6 +55,33 @@ impl FacetNames {
         Ok(table)
     }
 
+    /// The ordinals of `field` in the segment of `reader` grouped by `group` (from their
+    /// names), computed once per segment.
+    pub fn grouped(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        facets: &FacetReader,
+        group: fn(&[String]) -> Grouped,
+    ) -> tantivy::Result<Arc<Grouped>> {
+        let key = (reader.segment_id(), field);
+        let cached = self
+            .grouped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(grouped) = cached {
+            return Ok(grouped);
+        }
+        let grouped = Arc::new(group(&self.table(reader, field, facets)?));
+        self.grouped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::clone(&grouped));
+        Ok(grouped)
+    }
+
     /// Forgets the tables of segments `searcher` no longer has (merged away).
     pub fn retain_segments_of(&self, searcher: &Searcher) {
         let live: Vec<SegmentId> = searcher
@@ -58,6 +90,10 @@ impl FacetNames {
             .map(SegmentReader::segment_id)
             .collect();
         self.lock().retain(|(segment, _), _| live.contains(segment));
+        self.grouped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(segment, _), _| live.contains(segment));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {

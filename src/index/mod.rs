@@ -2,7 +2,7 @@
 //! index fields, and one generation of it opened for reading and writing (the data directory
 //! and its generations are [`crate::store`]'s).
 
-mod facet_names;
+pub mod facet_names;
 mod live;
 pub mod relations;
 pub mod schema;
@@ -242,7 +242,15 @@ impl SearchIndex {
 
     /// The stored document with this id.
     pub fn document(&self, id: &str) -> Result<Option<Document>, IndexError> {
-        let searcher = self.searcher();
+        self.document_in(&self.searcher(), id)
+    }
+
+    /// The stored document with this id, as `searcher` sees the index.
+    pub fn document_in(
+        &self,
+        searcher: &tantivy::Searcher,
+        id: &str,
+    ) -> Result<Option<Document>, IndexError> {
         let query = TermQuery::new(
             Term::from_field_text(self.fields.id, id),
             IndexRecordOption::Basic,

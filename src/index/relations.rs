@@ -38,6 +38,7 @@ pub struct Record {
     #[serde(default)]
     pub issuers: Vec<String>,
     pub doc_number: Option<String>,
+    pub doc_type: Option<String>,
     pub date: Option<IsoDate>,
     #[serde(default)]
     pub citations: Vec<Citation>,
@@ -156,6 +157,8 @@ pub struct Relations {
     by_number: HashMap<String, Vec<u32>>,
     by_title: HashMap<String, Vec<u32>>,
     cited_by: Vec<Vec<Cite>>,
+    /// Issuer entity of each node (canonical name of its first issuer).
+    entity: Vec<Option<String>>,
     /// Version group of each node, and the groups' nodes oldest first.
     group: Vec<u32>,
     groups: Vec<Vec<u32>>,
@@ -225,13 +228,21 @@ impl Relations {
         let mut keys: HashMap<(String, String), u32> = HashMap::new();
         let mut unknown_issuer: Vec<(u32, String)> = Vec::new();
         self.group = vec![0; self.nodes.len()];
+        self.entity = self
+            .nodes
+            .iter()
+            .map(|r| r.issuers.first().map(|i| entities.canonical(i)))
+            .collect();
         for (node, record) in self.nodes.iter().enumerate() {
+            // Only texts in force until changed have versions: a notice reissued under the
+            // same title is a new notice, not a revision of the old one.
             let title = record
                 .title
                 .as_deref()
+                .filter(|_| record.doc_type.as_deref().is_some_and(vocab::is_normative))
                 .map(vocab::title_key)
                 .filter(|t| !t.is_empty());
-            let issuer = record.issuers.first().map(|i| entities.canonical(i));
+            let issuer = self.entity[node].clone();
             let group = match (title, issuer) {
                 (Some(title), Some(issuer)) => *keys.entry((title, issuer)).or_insert_with(|| {
                     self.groups.push(Vec::new());
@@ -282,15 +293,55 @@ impl Relations {
             .collect()
     }
 
-    /// Of a title citation's targets, the one in force at the citing date: the latest dated
+    /// The one regulation (version group) a title citation names among its targets: the only
+    /// one, else the only one of the citing document's issuer; `None` when that leaves several
+    /// (the same title from other issuers: which one is meant, the text does not say).
+    fn cited_group(&self, from: u32, targets: &[u32]) -> Option<u32> {
+        let mut groups: Vec<u32> = targets.iter().map(|t| self.group[*t as usize]).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        if let [only] = groups.as_slice() {
+            return Some(*only);
+        }
+        let own = self.entity[from as usize].as_ref()?;
+        let mut same: Vec<u32> = targets
+            .iter()
+            .filter(|t| self.entity[**t as usize].as_ref() == Some(own))
+            .map(|t| self.group[*t as usize])
+            .collect();
+        same.sort_unstable();
+        same.dedup();
+        match same.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// The targets of a citation that name what it means: every document bearing a number;
+    /// for a title, the versions of the regulation it names (none when that is ambiguous).
+    fn meant_targets(&self, from: u32, citation: &Citation) -> Vec<u32> {
+        let targets = self.targets(from, citation);
+        match citation.kind {
+            CitationKind::Number => targets,
+            CitationKind::Title => match self.cited_group(from, &targets) {
+                Some(group) => targets
+                    .into_iter()
+                    .filter(|t| self.group[*t as usize] == group)
+                    .collect(),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    /// Of a title citation's versions, the one in force at the citing date: the latest dated
     /// on or before it (the latest of all when either date is unknown).
-    fn in_force_at(&self, from: u32, targets: &[u32]) -> Option<u32> {
+    fn in_force_at(&self, from: u32, versions: &[u32]) -> Option<u32> {
         let date = self.nodes[from as usize].date;
         let dated = |t: &u32| match (date, self.nodes[*t as usize].date) {
             (Some(at), Some(d)) => d <= at,
             _ => true,
         };
-        targets
+        versions
             .iter()
             .copied()
             .filter(dated)
@@ -305,10 +356,10 @@ impl Relations {
 
     /// The targets a citation counts for (see the module comment).
     fn counted_targets(&self, from: u32, citation: &Citation) -> Vec<u32> {
-        let targets = self.targets(from, citation);
+        let meant = self.meant_targets(from, citation);
         match citation.kind {
-            CitationKind::Number => targets,
-            CitationKind::Title => self.in_force_at(from, &targets).into_iter().collect(),
+            CitationKind::Number => meant,
+            CitationKind::Title => self.in_force_at(from, &meant).into_iter().collect(),
         }
     }
 
@@ -347,12 +398,19 @@ impl Relations {
         for from in 0..self.nodes.len() as u32 {
             let repealing = &self.nodes[from as usize];
             for repeal in &repealing.repeals {
-                for target in self.targets(from, repeal) {
+                for target in self.meant_targets(from, repeal) {
                     let earlier = match (self.nodes[target as usize].date, repealing.date) {
                         (Some(t), Some(f)) => t <= f,
                         _ => true,
                     };
-                    if earlier {
+                    // The earliest repeal is the evidence, whatever the segments' order.
+                    let first = match &status[target as usize] {
+                        (Status::Repealed, Some((by, _))) => {
+                            self.order(from, *by) == std::cmp::Ordering::Less
+                        }
+                        _ => true,
+                    };
+                    if earlier && first {
                         status[target as usize] =
                             (Status::Repealed, Some((from, repeal.context.clone())));
                     }
@@ -421,9 +479,9 @@ impl Relations {
             .map_or(0, |node| self.cited_by[node as usize].len() as u32)
     }
 
-    /// The version group of the document at `doc` of `segment`, and its date.
-    pub fn version_group(&self, segment: SegmentId, doc: DocId) -> Option<(u32, Option<IsoDate>)> {
-        self.node_at(segment, doc)
+    /// The version group of the document at `doc` of a segment, and its date.
+    pub fn version_group(&self, slot: SegmentSlot, doc: DocId) -> Option<(u32, Option<IsoDate>)> {
+        self.node_in(slot, doc)
             .map(|node| (self.group[node as usize], self.nodes[node as usize].date))
     }
 
@@ -441,11 +499,6 @@ impl Relations {
         set
     }
 
-    /// How many live documents have each status.
-    pub fn status_counts(&self) -> [(Status, usize); 4] {
-        Status::ALL.map(|s| (s, self.status.iter().filter(|(t, _)| *t == s).count()))
-    }
-
     /// What the document `id` cites, resolved; who cites it (newest first, at most `limit`)
     /// and how many do.
     pub fn citations(&self, id: &str, limit: usize) -> Option<Citations> {
@@ -457,7 +510,9 @@ impl Relations {
             .map(|citation| {
                 let targets = self.targets(node, citation);
                 let marked = match citation.kind {
-                    CitationKind::Title => self.in_force_at(node, &targets),
+                    CitationKind::Title => {
+                        self.in_force_at(node, &self.meant_targets(node, citation))
+                    }
                     CitationKind::Number => None,
                 };
                 let mut resolved: Vec<ResolvedRef> = targets
@@ -588,31 +643,38 @@ pub struct Version {
     pub this: bool,
 }
 
-/// The relations of the current reader generation, and the records of the segments read.
+/// The relations of the newest reader generation, and the records of its segments.
 #[derive(Default)]
 pub struct RelationsCache {
     records: Mutex<HashMap<SegmentId, Arc<Vec<Arc<Record>>>>>,
-    current: Mutex<Option<(u64, Arc<Relations>)>>,
+    /// The newest relations built: their generation and day (status changes at midnight).
+    current: Mutex<Option<(u64, IsoDate, Arc<Relations>)>>,
 }
 
 impl RelationsCache {
-    /// The relations of `searcher`'s generation, built if not yet.
+    /// The relations of `searcher`'s generation, built if not yet. One build runs at a time
+    /// (the others wait for it rather than read the same segments again). A request still
+    /// holding an older generation gets relations of its own and leaves the cache to the
+    /// newer one.
     pub fn get(
         &self,
         searcher: &tantivy::Searcher,
         fields: &Fields,
     ) -> Result<Arc<Relations>, IndexError> {
         let generation = searcher.generation().generation_id();
+        let today = IsoDate::today();
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((g, relations)) = current.as_ref()
+        if let Some((g, day, relations)) = current.as_ref()
             && *g == generation
+            && *day == today
         {
             return Ok(relations.clone());
         }
+        let newest = current.as_ref().is_none_or(|(g, _, _)| generation >= *g);
         let mut segments = Vec::new();
-        let mut kept = HashMap::new();
         {
             let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            let mut kept = HashMap::new();
             for reader in searcher.segment_readers() {
                 let id = reader.segment_id();
                 let all = match records.get(&id) {
@@ -627,10 +689,15 @@ impl RelationsCache {
                 segments.push((id, alive));
                 kept.insert(id, all);
             }
-            *records = kept;
+            // Segments merged away since are dropped; an older generation keeps the cache's.
+            if newest {
+                *records = kept;
+            }
         }
-        let relations = Arc::new(Relations::build(segments, IsoDate::today()));
-        *current = Some((generation, relations.clone()));
+        let relations = Arc::new(Relations::build(segments, today));
+        if newest {
+            *current = Some((generation, today, relations.clone()));
+        }
         Ok(relations)
     }
 }

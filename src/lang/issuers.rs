@@ -27,7 +27,7 @@ struct EntitySpec {
 }
 
 /// A renaming or merger: the entity that took over, from when, and where that is published.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct Succession {
     pub name: String,
     pub date: String,

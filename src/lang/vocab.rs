@@ -72,6 +72,31 @@ pub fn doc_type_of(title: &str) -> Option<&'static str> {
         .filter(|t| *t != "法" || !NOT_LAWS.iter().any(|w| core.ends_with(w)))
 }
 
+/// Types of texts in force until changed or repealed (regulations and their like), as
+/// [`doc_type_of`] reports them: only these have versions.
+const NORMATIVE: &[&str] = &[
+    "法",
+    "法典",
+    "条例",
+    "规定",
+    "办法",
+    "实施细则",
+    "细则",
+    "规则",
+    "守则",
+    "章程",
+    "准则",
+    "规范",
+    "标准",
+    "制度",
+    "解释",
+];
+
+/// Whether texts of `doc_type` are revised in versions (条例, 办法 …), not reissued (通知).
+pub fn is_normative(doc_type: &str) -> bool {
+    NORMATIVE.contains(&doc_type)
+}
+
 /// Whether `text` names the document it stands in: `本` and a document type (`本办法`,
 /// `本规定`, `本通知`).
 pub fn names_itself(text: &str) -> bool {

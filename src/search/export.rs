@@ -148,21 +148,26 @@ pub fn prepare<'a>(
 }
 
 impl Export<'_> {
-    /// Writes the header (CSV) and every row to `out`; returns the rows written.
-    pub fn write(&self, out: &mut dyn Write) -> Result<usize, ExportError> {
+    /// Writes the header (CSV) and every row to `out`; returns the rows written. Stops, with
+    /// [`ExportError::Abandoned`], at the first row after `abandoned` says nobody reads.
+    pub fn write(
+        &self,
+        out: &mut dyn Write,
+        abandoned: &dyn Fn() -> bool,
+    ) -> Result<usize, ExportError> {
         let written = match self.format {
             Format::Csv => {
                 out.write_all("\u{feff}".as_bytes())?;
                 let mut writer = csv::Writer::from_writer(&mut *out);
                 writer.write_record(&self.fields)?;
-                let written = self.each_row(|row| {
+                let written = self.each_row(abandoned, |row| {
                     writer.write_record(row.iter().map(cell))?;
                     Ok(())
                 })?;
                 writer.flush()?;
                 written
             }
-            Format::Jsonl => self.each_row(|row| {
+            Format::Jsonl => self.each_row(abandoned, |row| {
                 let object: Map<String, Value> =
                     self.fields.iter().map(|f| f.to_string()).zip(row).collect();
                 serde_json::to_writer(&mut *out, &object)?;
@@ -177,6 +182,7 @@ impl Export<'_> {
     /// Calls `write` with the row of every matching live document, segment by segment.
     fn each_row(
         &self,
+        abandoned: &dyn Fn() -> bool,
         mut write: impl FnMut(Vec<Value>) -> Result<(), ExportError>,
     ) -> Result<usize, ExportError> {
         let weight = self
@@ -189,6 +195,9 @@ impl Export<'_> {
             let segment = reader.segment_id();
             let mut doc = scorer.doc();
             while doc != TERMINATED {
+                if abandoned() {
+                    return Err(ExportError::Abandoned);
+                }
                 if !reader.is_deleted(doc) {
                     let stored: TantivyDocument = store.get(doc)?;
                     write(self.row(&stored, segment, doc, ord)?)?;
@@ -259,6 +268,8 @@ pub enum ExportError {
     Index(#[from] crate::index::IndexError),
     #[error("stored document is corrupt: {0}")]
     Corrupt(String),
+    #[error("the reader of the export went away")]
+    Abandoned,
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! which grows with the number of distinct issuers.
 //!
 //! Issuers are counted by entity ([`Entities`]): each ordinal maps to its entity's canonical
-//! name, and a document that prints two forms of one entity counts once. Validity status is
+//! name (a map made once per segment, like the names), and a document that prints two forms
+//! of one entity counts once. Validity status is
 //! counted from the archive's relations ([`StatusCounts`]).
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::index::FacetNames;
+use crate::index::facet_names::Grouped;
 use crate::index::relations::{Relations, SegmentSlot, Status};
 use crate::lang::issuers::Entities;
 
@@ -37,7 +39,7 @@ pub struct SegmentCounts {
     readers: Vec<FacetReader>,
     counts: Vec<Vec<u32>>,
     /// Per field, what each ordinal counts under: itself, or its entity's slot.
-    groups: Vec<Option<Vec<u32>>>,
+    groups: Vec<Option<Arc<Grouped>>>,
     tables: Vec<Arc<Vec<String>>>,
     /// The slots one document has counted already (grouped fields).
     seen: Vec<u32>,
@@ -57,14 +59,13 @@ impl Collector for FacetCounts<'_> {
         let mut groups = Vec::new();
         for (field, name, by_entity) in &self.fields {
             let facets = reader.facet_reader(name)?;
-            let table = self.names.table(reader, *field, &facets)?;
             if *by_entity {
-                let (slots, names) = entity_slots(&table);
-                groups.push(Some(slots));
-                tables.push(Arc::new(names));
+                let grouped = self.names.grouped(reader, *field, &facets, entity_slots)?;
+                tables.push(Arc::new(grouped.1.clone()));
+                groups.push(Some(grouped));
             } else {
                 groups.push(None);
-                tables.push(table);
+                tables.push(self.names.table(reader, *field, &facets)?);
             }
             readers.push(facets);
         }
@@ -113,10 +114,10 @@ impl SegmentCollector for SegmentCounts {
                         }
                     }
                 }
-                Some(slots) => {
+                Some(grouped) => {
                     self.seen.clear();
                     for ord in facets.facet_ords(doc) {
-                        if let Some(slot) = slots.get(ord as usize)
+                        if let Some(slot) = grouped.0.get(ord as usize)
                             && !self.seen.contains(slot)
                         {
                             self.seen.push(*slot);
@@ -145,7 +146,7 @@ impl SegmentCollector for SegmentCounts {
 }
 
 /// Each ordinal's slot under its entity's canonical name, and the slots' names.
-fn entity_slots(table: &[String]) -> (Vec<u32>, Vec<String>) {
+fn entity_slots(table: &[String]) -> Grouped {
     let entities = Entities::bundled();
     let mut names: Vec<String> = Vec::new();
     let mut slot_of: HashMap<String, u32> = HashMap::new();

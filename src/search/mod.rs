@@ -19,6 +19,7 @@
 //! each document is cited, and collapsed to the newest matching version of each regulation.
 
 mod build;
+mod collapse;
 mod exclusion;
 pub mod export;
 mod facets;
@@ -466,16 +467,19 @@ fn rank(
     request: &SearchRequest,
     relations: &Arc<Relations>,
 ) -> Result<(MultiFruit, Ranked, Option<usize>), SearchError> {
-    let num_docs = searcher.num_docs() as usize;
-    // Collapsing needs every match ranked before it can tell which version of each stands.
-    let (limit, offset) = if request.collapse_versions {
-        (num_docs.max(1), 0)
-    } else {
-        // Past the last document there is nothing to rank; the collector would still make
-        // room for `offset` hits, so a huge offset must not reach it.
-        (request.limit.max(1), request.offset.min(num_docs))
-    };
-    let top = TopDocs::with_limit(limit).and_offset(offset);
+    if request.collapse_versions {
+        let collapse = collapse::Collapse {
+            relations: relations.clone(),
+        };
+        let (fruit, newest) = searcher.search(query, &(collectors, collapse))?;
+        let total = newest.len();
+        let page = collapsed_page(searcher, relations, newest, request);
+        return Ok((fruit, page, Some(total)));
+    }
+    // Past the last document there is nothing to rank; the collector would still make room
+    // for `offset` hits, so a huge offset must not reach it.
+    let offset = request.offset.min(searcher.num_docs() as usize);
+    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(offset);
     let (fruit, ranked): (MultiFruit, Ranked) = match request.sort {
         Sort::Relevance => {
             let collector = top.order_by((
@@ -526,53 +530,41 @@ fn rank(
             )
         }
     };
-    if !request.collapse_versions {
-        return Ok((fruit, ranked, None));
-    }
-    let (page, total) = collapse(searcher, relations, ranked, request.offset, request.limit);
-    Ok((fruit, page, Some(total)))
+    Ok((fruit, ranked, None))
 }
 
-/// Of every ranked match, the newest version of each regulation, at the rank of its best
-/// matching version; the page from `offset`, and the number of regulations.
-fn collapse(
+/// The page of the newest matching version of each regulation, each ranked by its own score,
+/// date or citations as the request sorts (undated ones last in a date order).
+fn collapsed_page(
     searcher: &tantivy::Searcher,
     relations: &Relations,
-    ranked: Ranked,
-    offset: usize,
-    limit: usize,
-) -> (Ranked, usize) {
-    use std::collections::HashMap;
-    // Per group: its rank (first seen), the newest version matching and its date.
-    let mut groups: HashMap<u32, usize> = HashMap::new();
-    let mut kept: Vec<(Option<Score>, DocAddress, Option<IsoDate>)> = Vec::new();
-    for (score, address) in ranked {
-        let Some((group, date)) =
-            relations.version_group(segment_of(searcher, address), address.doc_id)
-        else {
-            continue;
+    newest: std::collections::HashMap<u32, collapse::Newest>,
+    request: &SearchRequest,
+) -> Ranked {
+    let cited = |n: &collapse::Newest| {
+        relations
+            .segment(segment_of(searcher, n.address))
+            .map_or(0, |slot| relations.cited_by_count(slot, n.address.doc_id))
+    };
+    let mut kept: Vec<collapse::Newest> = newest.into_values().collect();
+    let by_score = |a: &collapse::Newest, b: &collapse::Newest| b.score.total_cmp(&a.score);
+    let undated_last =
+        |a: &collapse::Newest, b: &collapse::Newest| a.date.is_none().cmp(&b.date.is_none());
+    kept.sort_by(|a, b| {
+        let order = match request.sort {
+            Sort::Relevance => by_score(a, b).then(b.date.cmp(&a.date)),
+            Sort::CitedBy => cited(b).cmp(&cited(a)).then(by_score(a, b)),
+            Sort::DateDesc => undated_last(a, b).then(b.date.cmp(&a.date)),
+            Sort::DateAsc => undated_last(a, b).then(a.date.cmp(&b.date)),
         };
-        match groups.get(&group) {
-            Some(&at) => {
-                if date > kept[at].2 {
-                    kept[at].1 = address;
-                    kept[at].2 = date;
-                }
-            }
-            None => {
-                groups.insert(group, kept.len());
-                kept.push((score, address, date));
-            }
-        }
-    }
-    let total = kept.len();
-    let page = kept
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(score, address, _)| (score, address))
-        .collect();
-    (page, total)
+        order.then(a.address.cmp(&b.address))
+    });
+    let scored = matches!(request.sort, Sort::Relevance | Sort::CitedBy);
+    kept.into_iter()
+        .skip(request.offset)
+        .take(request.limit)
+        .map(|n| (scored.then_some(n.score), n.address))
+        .collect()
 }
 
 /// A query and the terms its snippets mark.

@@ -1,8 +1,9 @@
 //! Citations, versions, validity, issuer entities and export, over a real socket: the seed
 //! (the bundled corpus) and the fixtures of `tests/fixtures/relations/`, written for this — a
 //! notice citing two of the seed's numbers and one of its titles, two versions of one
-//! measure, a measure repealing older rules by title and number, notices of a ministry before
-//! and after its renaming, and a notice past its stated validity. Expected ids come from the
+//! measure, a measure repealing older rules by title and number (and rules of another issuer
+//! under the same title, which it does not repeal), notices of a ministry before and after its
+//! renaming, and a notice past its stated validity. Expected ids come from the
 //! pipeline run on each fixture file alone.
 
 use std::path::PathBuf;
@@ -47,6 +48,7 @@ const LATER: &[&str] = &[
     "f-labour-2006.txt",
     "g-hrss-2010.txt",
     "h-expired-notice.txt",
+    "i-same-title-other-issuer.txt",
 ];
 
 fn import(server: &TestServer, names: &[&str]) {
@@ -83,6 +85,7 @@ fn server() -> &'static TestServer {
                 id_of("e-repealing-measures-2016.txt")
             ),
         );
+        assert_eq!(early["cites"].as_array().map(Vec::len), Some(2), "{early}");
         assert!(
             early["cites"]
                 .as_array()
@@ -170,13 +173,29 @@ fn citations_resolve_to_documents_imported_before_or_after() {
     let measure = id_of("e-repealing-measures-2016.txt");
     let rules = id_of("d-rules-2003.txt");
     let late = get(server(), &format!("/api/documents/{measure}/citations"));
-    for citation in late["cites"].as_array().expect("cites") {
-        assert_eq!(
-            ids(&citation["resolved"]),
-            std::slice::from_ref(&rules),
-            "{citation}"
-        );
-    }
+    let cites = late["cites"].as_array().expect("cites");
+    assert_eq!(cites.len(), 2, "{late}");
+    let (by_title, by_number) = (&cites[0], &cites[1]);
+    assert_eq!(by_number["kind"], "number");
+    assert_eq!(ids(&by_number["resolved"]), std::slice::from_ref(&rules));
+    // The title is also another issuer's: both listed, the measure's own issuer's marked.
+    let other = id_of("i-same-title-other-issuer.txt");
+    assert_eq!(
+        ids(&by_title["resolved"]),
+        sorted(vec![rules.clone(), other.clone()])
+    );
+    let marked: Vec<&str> = by_title["resolved"]
+        .as_array()
+        .expect("resolved")
+        .iter()
+        .filter(|r| r["in_force_at_citation"] == true)
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(marked, [rules.as_str()]);
+    assert_eq!(
+        get(server(), &format!("/api/documents/{other}"))["status"],
+        "in_force"
+    );
 }
 
 #[test]
@@ -244,6 +263,25 @@ fn versions_are_grouped_dated_by_their_events_and_collapse() {
     assert_eq!(collapsed["total"], 1);
     assert_eq!(ids(&collapsed["hits"]), [new]);
     assert_eq!(collapsed["hits"][0]["versions_total"], 2);
+    // A page of all dated documents collapsed, by date: the date order of the same documents
+    // without the older version, read through the date sort of the uncollapsed search.
+    let dated = "date_from=1900-01-01&sort=date_asc&facets=";
+    let mut expected: Vec<String> = search(dated)["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id").to_string())
+        .filter(|id| *id != old)
+        .collect();
+    expected = expected.into_iter().skip(2).take(4).collect();
+    let page = search(&format!("{dated}&collapse=versions&offset=2&limit=4"));
+    let got: Vec<String> = page["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(got, expected);
 }
 
 #[test]

@@ -80,11 +80,8 @@ pub fn citations(text: &str, own: Option<&DocNumber>) -> (Vec<Citation>, Vec<Cit
 /// Whether a repeal verb follows `found[i]` in its sentence (ending at `sentence_end`) with
 /// only other citations, brackets and linking characters between.
 fn repeals(text: &str, found: &[Found], i: usize, sentence_end: usize) -> bool {
-    // `根据《……》废止……`: the citation is the ground of the repeal, not its object.
-    if BASIS
-        .iter()
-        .any(|w| text[..found[i].range.start].ends_with(w))
-    {
+    // `根据《……》、《……》废止……`: the citations are the ground of the repeal, not its object.
+    if given_as_ground(text, found, i) {
         return false;
     }
     let mut at = found[i].range.end;
@@ -112,6 +109,20 @@ fn repeals(text: &str, found: &[Found], i: usize, sentence_end: usize) -> bool {
         at += c.len_utf8();
     }
     false
+}
+
+/// Whether a ground word (`根据`) stands before `found[i]` or the run of citations it ends
+/// (`根据《甲》、《乙》`).
+fn given_as_ground(text: &str, found: &[Found], i: usize) -> bool {
+    let mut start = found[i].range.start;
+    for previous in found[..i].iter().rev() {
+        let between = &text[previous.range.end..start];
+        if !between.chars().all(|c| "、，,和及与".contains(c)) {
+            break;
+        }
+        start = previous.range.start;
+    }
+    BASIS.iter().any(|w| text[..start].ends_with(w))
 }
 
 /// Whether a repeal verb stands before `found[i]` in its sentence (from `sentence_start`),
@@ -230,8 +241,11 @@ pub fn valid_until(text: &str, date: Option<IsoDate>) -> Option<IsoDate> {
             continue;
         }
         let after = at + marker.len();
+        // A colon or a space may stand before the date.
         if let Some(d) = find_dates(&text[after..]).into_iter().next()
-            && d.start <= "20".len()
+            && text[after..after + d.start]
+                .chars()
+                .all(|c| matches!(c, '：' | ':' | ' ' | '\u{3000}'))
         {
             return Some(d.date);
         }
@@ -250,10 +264,13 @@ pub fn valid_until(text: &str, date: Option<IsoDate>) -> Option<IsoDate> {
             if digits.is_empty() || !after[digits.len()..].starts_with('年') {
                 continue;
             }
-            let years = digits
+            let Some(years) = digits
                 .parse::<u32>()
                 .ok()
-                .or_else(|| vocab::chinese_number(&digits))?;
+                .or_else(|| vocab::chinese_number(&digits))
+            else {
+                continue;
+            };
             return years_later(date, years);
         }
     }
@@ -308,9 +325,9 @@ mod tests {
 
     #[test]
     fn a_repeal_decision_lists_what_it_repeals_after_its_verb() {
-        let text = "会议决定：\n一、废止《北京市甲条例》（1994年7月22日通过）\n二、废止《北京市乙条例》、《北京市丙办法》\n三、根据《北京市丁条例》废止部分规定";
+        let text = "会议决定：\n一、废止《北京市甲条例》（1994年7月22日通过）\n二、废止《北京市乙条例》、《北京市丙办法》\n三、根据《北京市丁条例》、《北京市戊规定》废止部分规定";
         let (cited, repealed) = citations(text, None);
-        assert_eq!(cited.len(), 4);
+        assert_eq!(cited.len(), 5);
         assert_eq!(
             texts(&repealed),
             ["北京市甲条例", "北京市乙条例", "北京市丙办法"]

@@ -272,8 +272,13 @@ pub fn extract(simplified: &str) -> Extracted {
     out.issuers = issuers;
     out.issuer_aliases = aliases;
     apply_stated(&mut out, lines);
-    out.cited_doc_numbers = cited_numbers(simplified, out.doc_number.as_ref());
     (out.citations, out.repeals) = citations::citations(simplified, out.doc_number.as_ref());
+    out.cited_doc_numbers = out
+        .citations
+        .iter()
+        .filter(|c| c.kind == crate::model::CitationKind::Number)
+        .map(|c| c.text.clone())
+        .collect();
     out.events = adoption_events(body);
     out.valid_until = citations::valid_until(simplified, out.date);
     out
@@ -811,18 +816,6 @@ fn dedup(items: Vec<String>) -> Vec<String> {
         }
     }
     out
-}
-
-/// Every document number in the text other than the document's own, in order of appearance.
-fn cited_numbers(simplified: &str, own: Option<&DocNumber>) -> Vec<String> {
-    dedup(
-        numbers::find_all(simplified)
-            .into_iter()
-            .map(|(_, n)| n)
-            .filter(|n| Some(n) != own)
-            .map(|n| n.to_string())
-            .collect(),
-    )
 }
 
 #[cfg(test)]
