@@ -115,8 +115,9 @@ fn request_of(args: FilterArgs) -> anyhow::Result<SearchRequest> {
             subject: args.subject,
             status: args
                 .status
+                .iter()
                 .map(|s| s.parse().map_err(|e| anyhow::anyhow!("--status: {e}")))
-                .transpose()?,
+                .collect::<anyhow::Result<_>>()?,
             include_predecessors: args.include_predecessors,
         },
         ..SearchRequest::default()

@@ -118,21 +118,21 @@ pub struct FilterArgs {
     /// The query (see the README for its language); may be empty with filters.
     #[arg(default_value = "")]
     pub query: String,
-    /// Only documents by this issuer (any printed form of its entity).
+    /// Only documents by this issuer (any printed form of its entity); repeated: any of them.
     #[arg(long)]
-    pub issuer: Option<String>,
+    pub issuer: Vec<String>,
     /// With --issuer: also the entities it succeeded.
     #[arg(long)]
     pub include_predecessors: bool,
-    /// Only documents filed under this year.
+    /// Only documents filed under this year; repeated: any of them.
     #[arg(long)]
-    pub year: Option<i32>,
-    /// Only documents of this type (通知, 意见 …).
+    pub year: Vec<i32>,
+    /// Only documents of this type (通知, 意见 …); repeated: any of them.
     #[arg(long = "type")]
-    pub doc_type: Option<String>,
-    /// Only documents with this subject word.
+    pub doc_type: Vec<String>,
+    /// Only documents with this subject word; repeated: any of them.
     #[arg(long)]
-    pub subject: Option<String>,
+    pub subject: Vec<String>,
     /// Only the document with this number.
     #[arg(long)]
     pub number: Option<String>,
@@ -142,9 +142,9 @@ pub struct FilterArgs {
     /// Latest date (YYYY-MM-DD).
     #[arg(long)]
     pub to: Option<String>,
-    /// in_force, superseded, repealed or expired.
+    /// in_force, superseded, repealed or expired; repeated: any of them.
     #[arg(long)]
-    pub status: Option<String>,
+    pub status: Vec<String>,
 }
 
 #[derive(Debug, Args)]

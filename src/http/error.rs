@@ -1,5 +1,5 @@
 //! The one error type of the HTTP edge. Every failure, rejected input included, is answered as
-//! `{"error": {"code", "message"[, "position"][, "parameter"]}}` with the status its code implies. Internal
+//! `{"error": {"code", "message"[, "position", "reason"][, "parameter"]}}` with the status its code implies. Internal
 //! faults are logged with their cause and answered with a generic message.
 
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::index::IndexError;
 use crate::ingest::IngestError;
 use crate::ingest::decode::DecodeError;
-use crate::search::SearchError;
+use crate::search::{QueryErrorReason, SearchError};
 use crate::store::StoreError;
 use crate::write::WriteError;
 
@@ -80,6 +80,8 @@ pub struct ApiError {
     pub message: String,
     /// Character position in the query, for query syntax errors.
     pub position: Option<usize>,
+    /// What is wrong with the query, for query syntax errors.
+    pub reason: Option<QueryErrorReason>,
     /// The parameter at fault, for parameter errors.
     pub parameter: Option<String>,
 }
@@ -96,6 +98,10 @@ pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
+    /// What is wrong with the query, for `invalid_query`: a code to word the message in
+    /// another language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<QueryErrorReason>,
     /// The parameter at fault, for `invalid_parameter`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
@@ -107,6 +113,7 @@ impl ApiError {
             code,
             message: message.into(),
             position: None,
+            reason: None,
             parameter: None,
         }
     }
@@ -135,6 +142,7 @@ impl ApiError {
                 code: self.code,
                 message: self.message,
                 position: self.position,
+                reason: self.reason,
                 parameter: self.parameter,
             },
         }
@@ -167,6 +175,7 @@ impl From<SearchError> for ApiError {
                 code: ErrorCode::InvalidQuery,
                 message: q.message,
                 position: Some(q.position),
+                reason: Some(q.reason),
                 parameter: Some("q".to_string()),
             },
             SearchError::Parameter { name, message } => ApiError::parameter(name, message),

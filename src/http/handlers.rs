@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::params::Params;
 use crate::index::relations::Summary;
 use crate::ingest::sha256_hex;
 use crate::model::{DocNumber, Document, IsoDate};
@@ -27,22 +28,27 @@ pub struct SearchParams {
     /// The query: words, "phrases", OR, -word, (groups), title:/issuer:/number:/type:/
     /// subject:/year:/date: fields, document numbers in any bracket form.
     pub(super) q: Option<String>,
-    /// Issuer, any printed form, exactly.
-    pub(super) issuer: Option<String>,
-    /// Document type (文种), e.g. 通知.
-    pub(super) doc_type: Option<String>,
-    /// Year the document is filed under.
-    pub(super) year: Option<String>,
+    /// Issuer, any printed form, exactly; repeated: any of them.
+    #[serde(default)]
+    pub(super) issuer: Vec<String>,
+    /// Document type (文种), e.g. 通知; repeated: any of them.
+    #[serde(default)]
+    pub(super) doc_type: Vec<String>,
+    /// Year the document is filed under; repeated: any of them.
+    #[serde(default)]
+    pub(super) year: Vec<String>,
     /// Earliest date, YYYY-MM-DD.
     pub(super) date_from: Option<String>,
     /// Latest date, YYYY-MM-DD.
     pub(super) date_to: Option<String>,
     /// The document's own number, any bracket form.
     pub(super) doc_number: Option<String>,
-    /// Subject word (主题词).
-    pub(super) subject: Option<String>,
-    /// Validity: in_force, superseded, repealed or expired.
-    pub(super) status: Option<String>,
+    /// Subject word (主题词); repeated: any of them.
+    #[serde(default)]
+    pub(super) subject: Vec<String>,
+    /// Validity: in_force, superseded, repealed or expired; repeated: any of them.
+    #[serde(default)]
+    pub(super) status: Vec<String>,
     /// `true`: `issuer` also matches the entities it succeeded (default false).
     pub(super) include_predecessors: Option<String>,
     /// relevance (default), date_desc, date_asc or cited_by.
@@ -80,6 +86,17 @@ pub(super) fn non_empty(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The values of a repeated parameter, trimmed, the empty ones and repeats dropped.
+fn values(given: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in given.into_iter().filter_map(|v| non_empty(Some(v))) {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
 pub(super) fn parse_number<T: std::str::FromStr>(
     name: &str,
     value: Option<String>,
@@ -99,12 +116,16 @@ impl SearchParams {
                 .map(|v| v.parse().map_err(|e| ApiError::parameter(name, e)))
                 .transpose()
         };
-        let year: Option<i32> = parse_number("year", self.year)?;
-        if let Some(y) = year
-            && !(1..=9999).contains(&y)
-        {
-            return Err(ApiError::parameter("year", format!("{y} is not a year")));
-        }
+        let year = values(self.year)
+            .into_iter()
+            .map(|y| match parse_number::<i32>("year", Some(y))? {
+                Some(y) if (1..=9999).contains(&y) => Ok(y),
+                y => Err(ApiError::parameter(
+                    "year",
+                    format!("{} is not a year", y.unwrap_or_default()),
+                )),
+            })
+            .collect::<Result<Vec<i32>, ApiError>>()?;
         let sort = non_empty(self.sort)
             .map(|s| {
                 s.parse::<Sort>()
@@ -123,8 +144,8 @@ impl SearchParams {
             ));
         }
         let filters = Filters {
-            issuer: non_empty(self.issuer),
-            doc_type: non_empty(self.doc_type),
+            issuer: values(self.issuer),
+            doc_type: values(self.doc_type),
             year,
             date_from: date("date_from", self.date_from)?,
             date_to: date("date_to", self.date_to)?,
@@ -134,10 +155,11 @@ impl SearchParams {
                         .map_err(|e| ApiError::parameter("doc_number", e))
                 })
                 .transpose()?,
-            subject: non_empty(self.subject),
-            status: non_empty(self.status)
+            subject: values(self.subject),
+            status: values(self.status)
+                .into_iter()
                 .map(|s| s.parse().map_err(|e| ApiError::parameter("status", e)))
-                .transpose()?,
+                .collect::<Result<_, _>>()?,
             include_predecessors: flag("include_predecessors", self.include_predecessors)?,
         };
         if let (Some(from), Some(to)) = (filters.date_from, filters.date_to)
@@ -206,9 +228,8 @@ pub(super) fn rejected(rejection: impl std::fmt::Display, code: ErrorCode) -> Ap
 )]
 pub async fn search(
     State(state): State<AppState>,
-    params: Result<Query<SearchParams>, QueryRejection>,
+    Params(params): Params<SearchParams>,
 ) -> Result<Json<SearchResult>, ApiError> {
-    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     let request = params.into_request()?;
     let index = state.index();
     let started = std::time::Instant::now();
@@ -243,38 +264,63 @@ async fn find_document(state: &AppState, id: String) -> Result<Document, ApiErro
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`")))
 }
 
+/// Query parameters of `GET /api/documents/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentParams {
+    /// A query (as `/api/search` takes it) whose terms `highlighted_text` marks.
+    highlight: Option<String>,
+}
+
 /// A document, as `gongwen inspect` prints it.
 #[utoipa::path(
     get,
     path = "/api/documents/{id}",
-    params(("id" = String, Path, description = "Document id")),
+    params(("id" = String, Path, description = "Document id"), DocumentParams),
     responses(
         (status = 200, description = "The document, with its status, citation count and versions", body = DocumentView),
+        (status = 400, description = "Malformed highlight query", body = ErrorBody),
         (status = 404, description = "No such document", body = ErrorBody),
     )
 )]
 pub async fn document(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
+    Params(params): Params<DocumentParams>,
 ) -> Result<Json<DocumentView>, ApiError> {
     let id = document_id_from(id)?;
+    let highlight = non_empty(params.highlight);
     let index = state.index();
     let lookup = id.clone();
     state
         .blocking(move || {
             let searcher = index.searcher();
             let relations = index.relations(&searcher)?;
-            let summary = relations.summary_by_id(&lookup);
-            let document = index.document_in(&searcher, &lookup)?;
-            Ok(document.zip(summary))
+            let (Some(document), Some(summary)) = (
+                index.document_in(&searcher, &lookup)?,
+                relations.summary_by_id(&lookup),
+            ) else {
+                return Ok(None);
+            };
+            let highlighted_text = highlight
+                .map(|q| search::highlighted(&index, &relations, &q, &document.text))
+                .transpose()
+                .map_err(|e| {
+                    let malformed = matches!(e, search::SearchError::Query(_));
+                    let mut error = ApiError::from(e);
+                    if malformed {
+                        error.parameter = Some("highlight".to_string());
+                    }
+                    error
+                })?;
+            Ok(Some(Json(DocumentView {
+                document,
+                relations: summary,
+                highlighted_text,
+            })))
         })
         .await?
-        .map(|(document, relations)| {
-            Json(DocumentView {
-                document,
-                relations,
-            })
-        })
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no document with id `{id}`")))
 }
 
@@ -285,6 +331,9 @@ pub struct DocumentView {
     pub document: Document,
     #[serde(flatten)]
     pub relations: Summary,
+    /// With `highlight`: `text` as HTML, the query's terms in `<mark>`, the rest escaped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highlighted_text: Option<String>,
 }
 
 /// The charset label of an encoding name, for a Content-Type header.
@@ -308,19 +357,7 @@ pub async fn original(
 ) -> Result<Response, ApiError> {
     let id = document_id_from(id)?;
     let doc = find_document(&state, id).await?;
-    let sha256 = doc.source.sha256.clone();
-    let archive_state = state.clone();
-    let bytes = state
-        .blocking(move || {
-            archive_state
-                .archive()
-                .open(&sha256)
-                .map_err(ApiError::from)
-        })
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(format!("archive entry {} is missing", doc.source.sha256))
-        })?;
+    let bytes = archived(&state, &doc.source.sha256).await?;
     let lower = doc.source.path.to_ascii_lowercase();
     let mime = if lower.ends_with(".html") || lower.ends_with(".htm") {
         "text/html"
@@ -344,6 +381,55 @@ pub async fn original(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+/// The archived original bytes with key `sha256`.
+async fn archived(state: &AppState, sha256: &str) -> Result<crate::store::FileBytes, ApiError> {
+    let archive_state = state.clone();
+    let key = sha256.to_string();
+    state
+        .blocking(move || archive_state.archive().open(&key).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("archive entry {sha256} is missing")))
+}
+
+/// The answer of `GET /api/documents/{id}/source_text`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceText {
+    /// The encoding the original bytes were decoded with.
+    pub encoding: String,
+    /// The document's section of its file as decoded, before any repair (for HTML, the text
+    /// drawn from the markup).
+    pub text: String,
+}
+
+/// A document's original text, before repair: to set beside the repaired one.
+#[utoipa::path(
+    get,
+    path = "/api/documents/{id}/source_text",
+    params(("id" = String, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "The original text of the document's section", body = SourceText),
+        (status = 404, description = "No such document", body = ErrorBody),
+    )
+)]
+pub async fn source_text(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<SourceText>, ApiError> {
+    let id = document_id_from(id)?;
+    let doc = find_document(&state, id).await?;
+    let bytes = archived(&state, &doc.source.sha256).await?;
+    let (path, range) = (doc.source.path, doc.source.char_range);
+    let text = state
+        .blocking(move || {
+            crate::ingest::source_text(bytes.as_ref(), &path, range).map_err(ApiError::internal)
+        })
+        .await?;
+    Ok(Json(SourceText {
+        encoding: doc.source.encoding,
+        text,
+    }))
 }
 
 /// The answer of `GET /api/health`.

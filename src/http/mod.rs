@@ -10,6 +10,7 @@
 mod conn;
 mod error;
 mod handlers;
+mod params;
 mod research;
 
 use std::future::Future;
@@ -216,6 +217,7 @@ impl AppState {
         handlers::search,
         handlers::document,
         handlers::original,
+        handlers::source_text,
         research::citations,
         research::versions,
         research::issuers,
@@ -268,9 +270,14 @@ pub fn router(state: AppState) -> Router {
         ));
     let api = Router::new()
         .route("/", get(handlers::page))
+        .route("/documents/{id}", get(handlers::page))
         .route("/api/search", get(handlers::search))
         .route("/api/documents/{id}", get(handlers::document))
         .route("/api/documents/{id}/original", get(handlers::original))
+        .route(
+            "/api/documents/{id}/source_text",
+            get(handlers::source_text),
+        )
         .route("/api/documents/{id}/citations", get(research::citations))
         .route("/api/documents/{id}/versions", get(research::versions))
         .route("/api/facets/issuer", get(research::issuers))

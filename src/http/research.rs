@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::handlers::{SearchParams, document_id_from, non_empty, parse_number, rejected};
+use super::handlers::{SearchParams, document_id_from, non_empty, parse_number};
+use super::params::Params;
 use crate::index::relations::{Citations, Relations, Versions};
 use crate::lang::issuers::{Entities, Succession};
 use crate::search::{self, export};
@@ -50,10 +51,9 @@ pub struct CitationParams {
 pub async fn citations(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-    params: Result<Query<CitationParams>, QueryRejection>,
+    Params(params): Params<CitationParams>,
 ) -> Result<Json<Citations>, ApiError> {
     let id = document_id_from(id)?;
-    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     let limit = parse_number("limit", params.limit)?.unwrap_or(CITED_BY_LIMIT);
     from_relations(&state, id, move |relations, id| {
         relations.citations(id, limit)
@@ -142,9 +142,8 @@ pub struct IssuerSuggestion {
 )]
 pub async fn issuers(
     State(state): State<AppState>,
-    params: Result<Query<IssuerParams>, QueryRejection>,
+    Params(params): Params<IssuerParams>,
 ) -> Result<Json<IssuerSuggestions>, ApiError> {
-    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     let typed = crate::lang::fold::to_simplified(&non_empty(params.prefix).unwrap_or_default());
     let limit = parse_number("limit", params.limit)?.unwrap_or(SUGGESTIONS);
     let index = state.index();
@@ -205,15 +204,20 @@ pub async fn issuers(
 pub struct ExportParams {
     /// The query, as in `/api/search`.
     q: Option<String>,
-    issuer: Option<String>,
+    #[serde(default)]
+    issuer: Vec<String>,
     include_predecessors: Option<String>,
-    doc_type: Option<String>,
-    year: Option<String>,
+    #[serde(default)]
+    doc_type: Vec<String>,
+    #[serde(default)]
+    year: Vec<String>,
     date_from: Option<String>,
     date_to: Option<String>,
     doc_number: Option<String>,
-    subject: Option<String>,
-    status: Option<String>,
+    #[serde(default)]
+    subject: Vec<String>,
+    #[serde(default)]
+    status: Vec<String>,
     /// csv (UTF-8 with a byte-order mark; default) or jsonl.
     format: Option<String>,
     /// Fields of each row, comma-separated (default id, title, issuers, doc_number, date,
@@ -234,9 +238,8 @@ pub struct ExportParams {
 )]
 pub async fn export(
     State(state): State<AppState>,
-    params: Result<Query<ExportParams>, QueryRejection>,
+    Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| rejected(e.body_text(), ErrorCode::InvalidParameter))?;
     let format: export::Format = non_empty(params.format)
         .map(|f| f.parse().map_err(|e| ApiError::parameter("format", e)))
         .transpose()?

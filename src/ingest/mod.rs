@@ -257,18 +257,81 @@ fn survey(plan: &decode::Plan, bytes: &[u8], path: &str) -> Survey {
             head.push_str(&line.text);
         }
     }
-    let kind = if extract::markdown::is_markdown(path, &head) {
-        Kind::Markdown
-    } else if html::looks_like_html(path, &head) {
-        Kind::Html
-    } else {
-        Kind::Plain
-    };
     Survey {
         learned,
         replacements,
-        kind,
+        kind: kind(path, &head),
     }
+}
+
+/// What a file is, from its name and its first [`HEAD_BYTES`] of text.
+fn kind(path: &str, head: &str) -> Kind {
+    if extract::markdown::is_markdown(path, head) {
+        Kind::Markdown
+    } else if html::looks_like_html(path, head) {
+        Kind::Html
+    } else {
+        Kind::Plain
+    }
+}
+
+/// The characters `char_range` of `bytes` (the file known as `path`) as the pipeline read them
+/// before any repair — decoded, and for HTML drawn from the markup — which is what a
+/// document's [`crate::model::Source::char_range`] counts in: its original text.
+pub fn source_text(
+    bytes: &[u8],
+    path: &str,
+    char_range: [usize; 2],
+) -> Result<String, IngestError> {
+    let plan = decode::plan(bytes, path).map_err(|source| IngestError::Decode {
+        path: path.to_string(),
+        source,
+    })?;
+    let [from, to] = char_range;
+    let mut out = String::new();
+    let mut at = 0;
+    // Takes what of `piece` falls in the range; false once past it.
+    let mut take = |piece: &str| -> bool {
+        let len = piece.chars().count();
+        if at + len > from && at < to {
+            let skip = from.saturating_sub(at);
+            out.extend(piece.chars().skip(skip).take(to.min(at + len) - at - skip));
+        }
+        at += len;
+        at < to
+    };
+    let mut head = String::new();
+    for line in plan.lines(bytes) {
+        head.push_str(&line.text);
+        if head.len() >= HEAD_BYTES {
+            break;
+        }
+    }
+    match kind(path, &head) {
+        Kind::Html => {
+            let mut converter = html::HtmlText::new();
+            'lines: for line in plan.lines(bytes) {
+                for text in converter.feed(&line.text) {
+                    if !take(&format!("{text}\n")) {
+                        break 'lines;
+                    }
+                }
+            }
+            for text in converter.finish() {
+                if !take(&format!("{text}\n")) {
+                    break;
+                }
+            }
+        }
+        Kind::Plain | Kind::Markdown => {
+            for line in plan.lines(bytes) {
+                if !take(&line.text) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Turns the sections of one file into documents, numbering them.

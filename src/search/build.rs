@@ -346,31 +346,35 @@ impl Builder<'_> {
 
     fn filters(&self, filters: &Filters) -> Vec<Q> {
         let f = self.fields;
-        let mut out: Vec<Q> = Vec::new();
-        if let Some(issuer) = &filters.issuer {
-            out.push(self.issuer(issuer));
-        }
-        if let Some(status) = filters.status {
-            out.push(Box::new(StatusQuery::new(self.relations.clone(), status)));
-        }
-        if let Some(doc_type) = &filters.doc_type {
-            out.push(term(
-                f.doc_type,
-                fold::to_simplified(doc_type.trim()).as_str(),
-            ));
-        }
-        if let Some(subject) = &filters.subject {
-            out.push(term(
-                f.subject,
-                fold::to_simplified(subject.trim()).as_str(),
-            ));
-        }
-        if let Some(year) = filters.year {
-            out.push(Box::new(TermQuery::new(
-                Term::from_field_i64(f.year, i64::from(year)),
-                IndexRecordOption::Basic,
-            )));
-        }
+        let folded = |field: Field, values: &[String]| -> Vec<Q> {
+            values
+                .iter()
+                .map(|v| term(field, fold::to_simplified(v.trim()).as_str()))
+                .collect()
+        };
+        let mut out: Vec<Q> = [
+            filters.issuer.iter().map(|i| self.issuer(i)).collect(),
+            filters
+                .status
+                .iter()
+                .map(|&status| -> Q { Box::new(StatusQuery::new(self.relations.clone(), status)) })
+                .collect(),
+            folded(f.doc_type, &filters.doc_type),
+            folded(f.subject, &filters.subject),
+            filters
+                .year
+                .iter()
+                .map(|&year| -> Q {
+                    Box::new(TermQuery::new(
+                        Term::from_field_i64(f.year, i64::from(year)),
+                        IndexRecordOption::Basic,
+                    ))
+                })
+                .collect(),
+        ]
+        .into_iter()
+        .filter_map(any_of)
+        .collect();
         if filters.date_from.is_some() || filters.date_to.is_some() {
             out.push(self.date_range(filters.date_from, filters.date_to));
         }
@@ -378,5 +382,13 @@ impl Builder<'_> {
             out.push(term(f.doc_number, &number.to_string()));
         }
         out
+    }
+}
+
+/// A query matching where any of `queries` does; `None` for none.
+fn any_of(mut queries: Vec<Q>) -> Option<Q> {
+    match queries.len() {
+        0 | 1 => queries.pop(),
+        _ => Some(Box::new(BooleanQuery::union(queries))),
     }
 }

@@ -40,7 +40,7 @@ use utoipa::ToSchema;
 use crate::index::relations::{Relations, Status, StatusBy, segment_of};
 use crate::index::{IndexError, SearchIndex};
 use crate::model::{DocNumber, IsoDate};
-pub use query::QueryError;
+pub use query::{QueryError, QueryErrorReason};
 
 /// The most hits one request returns.
 pub const MAX_LIMIT: usize = 100;
@@ -51,20 +51,21 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 /// Values listed per facet when the request does not say.
 pub const FACET_VALUES: usize = 20;
 
-/// Filters that narrow a search; all must hold.
+/// Filters that narrow a search: every filter given must hold; a filter of several values
+/// holds when any of them does (an empty list is no filter).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filters {
-    /// Any printed form of an issuer, exactly.
-    pub issuer: Option<String>,
-    pub doc_type: Option<String>,
-    pub year: Option<i32>,
+    /// Printed forms of issuers, exactly (any of them).
+    pub issuer: Vec<String>,
+    pub doc_type: Vec<String>,
+    pub year: Vec<i32>,
     pub date_from: Option<IsoDate>,
     pub date_to: Option<IsoDate>,
     /// The document's own number (any bracket form).
     pub doc_number: Option<DocNumber>,
-    pub subject: Option<String>,
-    /// Validity status, as the archive's relations give it.
-    pub status: Option<Status>,
+    pub subject: Vec<String>,
+    /// Validity statuses, as the archive's relations give them.
+    pub status: Vec<Status>,
     /// `issuer` also matches the entities the issuer succeeded (a renamed bureau's earlier
     /// names).
     pub include_predecessors: bool,
@@ -452,6 +453,25 @@ fn prepare(
         parsed.as_ref(),
         &request.filters,
         relations,
+    ))
+}
+
+/// `text` with the terms of the query `q` marked as a hit's snippet marks them, the rest
+/// HTML-escaped, line breaks kept.
+pub fn highlighted(
+    index: &SearchIndex,
+    relations: &Arc<Relations>,
+    q: &str,
+    text: &str,
+) -> Result<String, SearchError> {
+    let request = SearchRequest {
+        q: q.to_string(),
+        ..SearchRequest::default()
+    };
+    let built = prepare(index, &request, relations)?;
+    Ok(snippet::highlight(
+        text,
+        &snippet::Patterns::new(&built.highlights),
     ))
 }
 

@@ -21,6 +21,7 @@ use crate::analysis;
 use crate::index::relations::Status;
 use crate::lang::vocab;
 use crate::model::{DocNumber, IsoDate};
+use QueryErrorReason as R;
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +68,40 @@ pub enum Node {
 pub struct QueryError {
     /// 0-based character position in the query.
     pub position: usize,
+    pub reason: QueryErrorReason,
     pub message: String,
 }
 
-fn error(position: usize, message: impl Into<String>) -> QueryError {
+/// What is wrong with a malformed query, as a code a client can word in its own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryErrorReason {
+    /// An operator (`-`, NOT, AND, OR) or a place in the query lacks its term.
+    MissingTerm,
+    /// `name:` names no field.
+    UnknownField,
+    /// `name:` with nothing after it.
+    MissingValue,
+    UnclosedQuote,
+    /// A `)` without its `(`.
+    UnmatchedParenthesis,
+    /// A `(` without its `)`.
+    UnclosedParenthesis,
+    EmptyParentheses,
+    /// Parentheses nested deeper than the parser allows.
+    TooDeep,
+    /// More distinct words than a query may hold.
+    TooManyWords,
+    /// A field's value is not of its kind (a year, a date, a number, a status, a citation).
+    InvalidValue,
+    /// A term of punctuation, symbols or undecodable bytes only.
+    NoSearchableText,
+}
+
+fn error(position: usize, reason: QueryErrorReason, message: impl Into<String>) -> QueryError {
     QueryError {
         position,
+        reason,
         message: message.into(),
     }
 }
@@ -157,7 +186,7 @@ fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
                         i += 1;
                         continue;
                     }
-                    _ => return Err(error(i, "`-` needs a term right after it")),
+                    _ => return Err(error(i, R::MissingTerm, "`-` needs a term right after it")),
                 }
             }
             let name_len = chars[i..]
@@ -172,6 +201,7 @@ fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
                 if !FIELDS.contains(&name.as_str()) {
                     return Err(error(
                         i,
+                        R::UnknownField,
                         format!(
                             "unknown field `{name}`; the fields are {}",
                             FIELDS.join(", ")
@@ -190,7 +220,11 @@ fn lex(query: &str) -> Result<Vec<(usize, Token)>, QueryError> {
                     }
                 };
                 if value.trim().is_empty() {
-                    return Err(error(start, format!("`{name}:` needs a value")));
+                    return Err(error(
+                        start,
+                        R::MissingValue,
+                        format!("`{name}:` needs a value"),
+                    ));
                 }
                 tokens.push((
                     start,
@@ -245,7 +279,13 @@ fn quoted(chars: &[char], open: usize) -> Result<(String, usize), QueryError> {
         .iter()
         .position(|&c| c == close || (close == '"' && c == '”'))
         .map(|p| open + 1 + p)
-        .ok_or_else(|| error(open, "this quotation mark is never closed"))?;
+        .ok_or_else(|| {
+            error(
+                open,
+                R::UnclosedQuote,
+                "this quotation mark is never closed",
+            )
+        })?;
     Ok((chars[open + 1..end].iter().collect(), end + 1))
 }
 
@@ -266,6 +306,7 @@ pub fn parse(query: &str) -> Result<Option<Node>, QueryError> {
     if let Some((position, _)) = parser.tokens.get(parser.at) {
         return Err(error(
             *position,
+            R::UnmatchedParenthesis,
             "this closing parenthesis has no opening one",
         ));
     }
@@ -325,7 +366,11 @@ impl Parser {
                         None | Some(Token::Close) | Some(Token::Or) | Some(Token::And)
                     );
                     if all.is_empty() || !followed {
-                        return Err(error(position, "AND needs a term on each side"));
+                        return Err(error(
+                            position,
+                            R::MissingTerm,
+                            "AND needs a term on each side",
+                        ));
                     }
                 }
                 _ => {
@@ -335,14 +380,17 @@ impl Parser {
             }
         }
         match all.len() {
-            0 => Err(error(
-                self.position(),
-                match self.peek() {
-                    Some(Token::Or) => "OR needs a term on each side",
-                    Some(Token::Close) => "empty parentheses",
-                    _ => "a term is missing here",
-                },
-            )),
+            0 => Err(match self.peek() {
+                Some(Token::Or) => error(
+                    self.position(),
+                    R::MissingTerm,
+                    "OR needs a term on each side",
+                ),
+                Some(Token::Close) => {
+                    error(self.position(), R::EmptyParentheses, "empty parentheses")
+                }
+                _ => error(self.position(), R::MissingTerm, "a term is missing here"),
+            }),
             1 => Ok(all.remove(0)),
             _ => Ok(Node::And(all)),
         }
@@ -359,7 +407,11 @@ impl Parser {
                 self.peek(),
                 None | Some(Token::Close) | Some(Token::Or) | Some(Token::And)
             ) {
-                return Err(error(position, "NOT (or -) needs a term after it"));
+                return Err(error(
+                    position,
+                    R::MissingTerm,
+                    "NOT (or -) needs a term after it",
+                ));
             }
             negated = !negated;
         }
@@ -377,13 +429,22 @@ impl Parser {
         match token {
             Token::Open => {
                 match self.peek() {
-                    Some(Token::Close) => return Err(error(position, "empty parentheses")),
-                    None => return Err(error(position, "this parenthesis is never closed")),
+                    Some(Token::Close) => {
+                        return Err(error(position, R::EmptyParentheses, "empty parentheses"));
+                    }
+                    None => {
+                        return Err(error(
+                            position,
+                            R::UnclosedParenthesis,
+                            "this parenthesis is never closed",
+                        ));
+                    }
                     _ => {}
                 }
                 if self.depth == MAX_NESTING {
                     return Err(error(
                         position,
+                        R::TooDeep,
                         format!("parentheses nested too deeply: at most {MAX_NESTING} levels"),
                     ));
                 }
@@ -391,7 +452,11 @@ impl Parser {
                 let inner = self.or()?;
                 self.depth -= 1;
                 if self.peek() != Some(&Token::Close) {
-                    return Err(error(position, "this parenthesis is never closed"));
+                    return Err(error(
+                        position,
+                        R::UnclosedParenthesis,
+                        "this parenthesis is never closed",
+                    ));
                 }
                 self.at += 1;
                 Ok(inner)
@@ -417,7 +482,7 @@ impl Parser {
                 Ok(node)
             }
             Token::Close | Token::Or | Token::And | Token::Not => {
-                Err(error(position, "a term is missing here"))
+                Err(error(position, R::MissingTerm, "a term is missing here"))
             }
         }
     }
@@ -436,7 +501,7 @@ fn searchable(position: usize, text: String) -> Result<String, QueryError> {
             "`{text}` has nothing to search for: punctuation and symbols alone match nothing; search for characters, letters or digits"
         )
     };
-    Err(error(position, message))
+    Err(error(position, R::NoSearchableText, message))
 }
 
 /// Adds `node` to the operands of an AND or OR unless it is already there: repeating a term
@@ -460,6 +525,7 @@ impl Parser {
         if self.words.len() > MAX_WORDS {
             return Err(error(
                 position,
+                R::TooManyWords,
                 format!(
                     "the query holds more than {MAX_WORDS} distinct words; search a long passage as a \"quoted phrase\""
                 ),
@@ -487,21 +553,22 @@ fn field(position: usize, name: &str, value: String, quoted: bool) -> Result<Nod
         "number" => trimmed
             .parse::<DocNumber>()
             .map(Node::OwnNumber)
-            .map_err(|e| error(value_position, e.to_string())),
+            .map_err(|e| error(value_position, R::InvalidValue, e.to_string())),
         "cites" => cites(value_position, &trimmed),
         "status" => trimmed
             .parse::<Status>()
             .map(Node::Status)
-            .map_err(|message| error(value_position, message)),
+            .map_err(|message| error(value_position, R::InvalidValue, message)),
         "year" => parse_years(&trimmed).map(Node::Year).ok_or_else(|| {
             error(
                 value_position,
+                R::InvalidValue,
                 format!("`{trimmed}` is not a year or a range of years such as 2006..2010"),
             )
         }),
         _ => parse_date_range(&trimmed)
             .map(|(from, to)| Node::Date(from, to))
-            .map_err(|message| error(value_position, message)),
+            .map_err(|message| error(value_position, R::InvalidValue, message)),
     }
 }
 
@@ -517,6 +584,7 @@ fn cites(position: usize, value: &str) -> Result<Node, QueryError> {
     }
     Err(error(
         position,
+        R::InvalidValue,
         format!(
             "`{value}` is neither a document number (国发〔2014〕45号) nor a title in 《》 (《中华人民共和国行政许可法》)"
         ),

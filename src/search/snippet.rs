@@ -121,6 +121,18 @@ fn byte_of_char(text: &str, n: usize) -> usize {
 pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
     let start = byte_of_char(text, window_start(matches));
     let end = start + byte_of_char(&text[start..], WINDOW_CHARS);
+    marked(text, start, end, patterns, false)
+}
+
+/// The whole of `text` with every occurrence of `patterns` marked, the rest escaped and its
+/// line breaks kept: the document view's text.
+pub fn highlight(text: &str, patterns: &Patterns) -> String {
+    marked(text, 0, text.len(), patterns, true)
+}
+
+/// `text[start..end]` (byte offsets) with every occurrence of `patterns` marked, `…` where it
+/// is cut; line breaks kept or turned into spaces.
+fn marked(text: &str, start: usize, end: usize, patterns: &Patterns, keep_breaks: bool) -> String {
     let window = &text[start..end];
     // Folded character for character (context-free), so positions in the window stay put.
     let folded: Vec<char> = window
@@ -147,7 +159,7 @@ pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> S
         }
     }
     spans.sort_unstable();
-    render(text, start, end, &merge(&spans))
+    render(text, start, end, &merge(&spans), keep_breaks)
 }
 
 /// The character the window starts at: a little before the match (among the first ones)
@@ -252,7 +264,13 @@ fn merge(spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
     merged
 }
 
-fn render(text: &str, start: usize, end: usize, marks: &[(usize, usize)]) -> String {
+fn render(
+    text: &str,
+    start: usize,
+    end: usize,
+    marks: &[(usize, usize)],
+    keep_breaks: bool,
+) -> String {
     let mut out = String::new();
     if start > 0 {
         out.push('…');
@@ -263,22 +281,23 @@ fn render(text: &str, start: usize, end: usize, marks: &[(usize, usize)]) -> Str
             continue;
         }
         let (from, to) = (from.max(start), to.min(end));
-        escape_into(&mut out, &text[at..from]);
+        escape_into(&mut out, &text[at..from], keep_breaks);
         out.push_str("<mark>");
-        escape_into(&mut out, &text[from..to]);
+        escape_into(&mut out, &text[from..to], keep_breaks);
         out.push_str("</mark>");
         at = to;
     }
-    escape_into(&mut out, &text[at..end]);
+    escape_into(&mut out, &text[at..end], keep_breaks);
     if end < text.len() {
         out.push('…');
     }
     out
 }
 
-fn escape_into(out: &mut String, text: &str) {
+fn escape_into(out: &mut String, text: &str, keep_breaks: bool) {
     for c in text.chars() {
         match c {
+            '\n' if keep_breaks => out.push('\n'),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),

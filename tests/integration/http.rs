@@ -378,6 +378,144 @@ fn a_server_without_a_token_is_read_only() {
 }
 
 #[test]
+fn a_filter_repeated_holds_for_any_of_its_values() {
+    let expected: Vec<Value> =
+        serde_json::from_str(&fixture("seed/expected-metadata.json")).expect("golden metadata");
+    let count = |keep: &dyn Fn(&Value) -> bool| expected.iter().filter(|d| keep(d)).count();
+    let total = |query: &str| -> usize {
+        let body = json(get(&format!("/api/search?facets=&limit=0&{query}")));
+        body["total"].as_u64().expect("total") as usize
+    };
+    let of_type = |t: &str| count(&|d: &Value| d["doc_type"] == t);
+    assert_eq!(
+        total("doc_type=%E9%80%9A%E7%9F%A5&doc_type=%E6%84%8F%E8%A7%81"),
+        of_type("通知") + of_type("意见")
+    );
+    let exported =
+        get("/api/export?doc_type=%E9%80%9A%E7%9F%A5&doc_type=%E6%84%8F%E8%A7%81&format=jsonl")
+            .text()
+            .expect("export");
+    assert_eq!(exported.lines().count(), of_type("通知") + of_type("意见"));
+    let dated_in =
+        |y: &str| count(&|d: &Value| d["date"].as_str().is_some_and(|s| s.starts_with(y)));
+    assert_eq!(
+        total("year=2008&year=2010"),
+        dated_in("2008") + dated_in("2010")
+    );
+    // Across filters all must hold: the notices of 2008.
+    assert_eq!(
+        total("year=2008&doc_type=%E9%80%9A%E7%9F%A5"),
+        count(&|d: &Value| d["doc_type"] == "通知"
+            && d["date"].as_str().is_some_and(|s| s.starts_with("2008")))
+    );
+    let body = assert_error(
+        get("/api/search?status=in_force&status=valid"),
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+    );
+    assert_eq!(body["error"]["parameter"], "status");
+    let body = assert_error(
+        get("/api/search?q=a&q=b"),
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains('q')),
+        "{body}"
+    );
+}
+
+#[test]
+fn query_errors_name_their_reason_for_clients_to_word() {
+    for (q, position, reason) in [
+        ("拥军 \"优属", 3, "unclosed_quote"),
+        ("(拥军", 0, "unclosed_parenthesis"),
+        ("拥军)", 2, "unmatched_parenthesis"),
+        ("title:", 0, "missing_value"),
+        ("colour:red", 0, "unknown_field"),
+        ("year:二〇一〇", 5, "invalid_value"),
+        ("拥军 OR", 5, "missing_term"),
+        ("，。", 0, "no_searchable_text"),
+    ] {
+        let response = client()
+            .get(server().url("/api/search"))
+            .query(&[("q", q)])
+            .send()
+            .expect("search");
+        let body = assert_error(response, StatusCode::BAD_REQUEST, "invalid_query");
+        assert_eq!(body["error"]["reason"], reason, "{q}: {body}");
+        assert_eq!(body["error"]["position"], position, "{q}: {body}");
+    }
+}
+
+#[test]
+fn a_document_comes_highlighted_and_with_its_original_text() {
+    let docs = ingest_seed();
+    let expected: Vec<Value> =
+        serde_json::from_str(&fixture("seed/expected-metadata.json")).expect("golden metadata");
+    let seed = std::fs::read_to_string(repo_path(SEED)).expect("seed");
+    let body = json(get(&format!(
+        "/api/documents/{}?highlight=%E6%8B%A5%E5%86%9B%E4%BC%98%E5%B1%9E",
+        docs[0].id
+    )));
+    let marked = body["highlighted_text"].as_str().expect("highlighted");
+    // The term typed in simplified characters marks the traditional ones the text is in.
+    assert!(marked.contains("<mark>擁軍優屬</mark>"), "{marked}");
+    let unmarked = marked
+        .replace("<mark>", "")
+        .replace("</mark>", "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    assert_eq!(
+        unmarked, docs[0].text,
+        "the whole text, escaped, nothing else changed"
+    );
+    assert!(
+        json(get(&format!("/api/documents/{}", docs[0].id)))
+            .get("highlighted_text")
+            .is_none()
+    );
+    let body = assert_error(
+        get(&format!(
+            "/api/documents/{}?highlight=%22%E6%8B%A5",
+            docs[0].id
+        )),
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    );
+    assert_eq!(body["error"]["parameter"], "highlight");
+
+    for (doc, golden) in docs.iter().zip(&expected) {
+        let body = json(get(&format!("/api/documents/{}/source_text", doc.id)));
+        let (from, to) = (
+            golden["start_char"].as_u64().expect("start") as usize,
+            golden["end_char"].as_u64().expect("end") as usize,
+        );
+        let original: String = seed.chars().skip(from).take(to - from).collect();
+        assert_eq!(body["text"].as_str(), Some(original.as_str()), "{}", doc.id);
+        assert_eq!(body["encoding"], "UTF-8");
+    }
+    let raw = expected[0]["doc_number_raw"].as_str().expect("raw number");
+    let body = json(get(&format!("/api/documents/{}/source_text", docs[0].id)));
+    assert!(
+        body["text"].as_str().is_some_and(|t| t.contains(raw)),
+        "the damage as it came"
+    );
+
+    let page = get(&format!("/documents/{}", docs[0].id));
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text().expect("page").contains("/api/search"),
+        "the page serves its permalinks"
+    );
+}
+
+#[test]
 fn bad_queries_and_parameters_are_400_with_a_position() {
     let search = |params: &[(&str, &str)]| {
         client()

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per stage of the pipeline.
 
+mod browser;
 mod damage;
 mod fuzz;
 mod http;

@@ -61,8 +61,8 @@ struct SeedFilters {
 impl SeedFilters {
     fn to_filters(&self) -> Filters {
         Filters {
-            issuer: self.issuer.clone(),
-            year: self.year,
+            issuer: self.issuer.clone().into_iter().collect(),
+            year: self.year.into_iter().collect(),
             date_from: self.date_from.as_deref().map(|d| d.parse().expect("date")),
             date_to: self.date_to.as_deref().map(|d| d.parse().expect("date")),
             doc_number: self
@@ -202,7 +202,7 @@ fn facets_count_the_filtered_result_set() {
         index,
         "",
         Filters {
-            year: Some(2008),
+            year: vec![2008],
             ..Filters::default()
         },
     );

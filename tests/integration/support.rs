@@ -28,15 +28,18 @@ pub fn samples_dir(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        // Straight to the process's stderr: the test harness captures `eprintln!`, and a
-        // skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: {} is absent; skipping what needs it",
+        notice(&format!(
+            "{} is absent; skipping what needs it",
             dir.display()
-        );
+        ));
         None
     }
+}
+
+/// Tells the person running the tests that something is skipped: straight to the process's
+/// stderr, since the test harness captures `eprintln!` and a skip must be seen.
+pub fn notice(message: &str) {
+    let _ = writeln!(std::io::stderr(), "notice: {message}");
 }
 
 /// The bundled seed compilation, as the repository names it.
