@@ -376,6 +376,11 @@ fn a_researchers_round_in_a_real_browser() {
         assert!(error.as_str().is_some_and(|e| e.contains("引号没有闭合") && e.contains("第 4 个字符")), "{error}");
         assert_eq!(js(&c, "return document.querySelector('#query-error mark').textContent").await, json!("\""));
 
+        // A permalink whose query does not parse still shows its document.
+        c.goto(&server.url(&format!("/documents/{}?q=%22", first.id))).await.expect("a permalink");
+        let shown = until(&c, "the document despite the query", "return document.querySelector('#doc h2')?.textContent").await;
+        assert_eq!(shown, json!(first.title.clone().expect("title")));
+
         // The sort menu applies at once.
         c.goto(&server.url("/")).await.expect("the page");
         shown_ids(&c, "/").await;
