@@ -13,8 +13,9 @@ use tantivy::{Searcher, SegmentReader};
 /// Name tables by segment and field.
 type Tables = HashMap<(SegmentId, Field), Arc<Vec<String>>>;
 
-/// Ordinals grouped under fewer names: each ordinal's group, and the groups' names.
-pub type Grouped = (Vec<u32>, Vec<String>);
+/// Ordinals grouped under fewer names: each ordinal's group, and the groups' names (shared
+/// with every query that counts them).
+pub type Grouped = (Vec<u32>, Arc<Vec<String>>);
 
 /// Per segment and field, the name of each facet ordinal (and, for a field counted in groups,
 /// each ordinal's group).

@@ -61,7 +61,7 @@ impl Collector for FacetCounts<'_> {
             let facets = reader.facet_reader(name)?;
             if *by_entity {
                 let grouped = self.names.grouped(reader, *field, &facets, entity_slots)?;
-                tables.push(Arc::new(grouped.1.clone()));
+                tables.push(Arc::clone(&grouped.1));
                 groups.push(Some(grouped));
             } else {
                 groups.push(None);
@@ -160,7 +160,7 @@ fn entity_slots(table: &[String]) -> Grouped {
             })
         })
         .collect();
-    (slots, names)
+    (slots, Arc::new(names))
 }
 
 /// Counts the validity status of the documents collected.

@@ -561,19 +561,32 @@ fn collapsed_page(
     newest: std::collections::HashMap<u32, collapse::Newest>,
     request: &SearchRequest,
 ) -> Ranked {
+    // Citation counts looked up once per regulation, not at every comparison.
     let cited = |n: &collapse::Newest| {
         relations
             .segment(segment_of(searcher, n.address))
             .map_or(0, |slot| relations.cited_by_count(slot, n.address.doc_id))
     };
-    let mut kept: Vec<collapse::Newest> = newest.into_values().collect();
+    let mut kept: Vec<(u32, collapse::Newest)> = newest
+        .into_values()
+        .map(|n| {
+            (
+                if request.sort == Sort::CitedBy {
+                    cited(&n)
+                } else {
+                    0
+                },
+                n,
+            )
+        })
+        .collect();
     let by_score = |a: &collapse::Newest, b: &collapse::Newest| b.score.total_cmp(&a.score);
     let undated_last =
         |a: &collapse::Newest, b: &collapse::Newest| a.date.is_none().cmp(&b.date.is_none());
-    kept.sort_by(|a, b| {
+    kept.sort_by(|(a_cited, a), (b_cited, b)| {
         let order = match request.sort {
             Sort::Relevance => by_score(a, b).then(b.date.cmp(&a.date)),
-            Sort::CitedBy => cited(b).cmp(&cited(a)).then(by_score(a, b)),
+            Sort::CitedBy => b_cited.cmp(a_cited).then(by_score(a, b)),
             Sort::DateDesc => undated_last(a, b).then(b.date.cmp(&a.date)),
             Sort::DateAsc => undated_last(a, b).then(a.date.cmp(&b.date)),
         };
@@ -583,7 +596,7 @@ fn collapsed_page(
     kept.into_iter()
         .skip(request.offset)
         .take(request.limit)
-        .map(|n| (scored.then_some(n.score), n.address))
+        .map(|(_, n)| (scored.then_some(n.score), n.address))
         .collect()
 }
 
