@@ -160,7 +160,7 @@ pub fn expected_documents(dir: &Path) -> u64 {
 }
 
 /// A plain tantivy index of `dir`'s files with the index's layout of text (words, characters
-/// with positions, the text stored), files read and folded on all cores. Returns its speed in
+/// with positions, character pairs, the text stored), files read and folded on all cores. Returns its speed in
 /// MB/s.
 fn plain_index(dir: &Path) -> f64 {
     use tantivy::schema::{IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
@@ -183,6 +183,10 @@ fn plain_index(dir: &Path) -> f64 {
             IndexRecordOption::WithFreqsAndPositions,
         ),
     );
+    let grams = schema.add_text_field(
+        "grams",
+        indexed(gongwen::analysis::GRAMS, IndexRecordOption::Basic),
+    );
     let stored = schema.add_text_field("text", STORED);
     let target = tempfile::tempdir().expect("plain index dir");
     let index = tantivy::Index::create_in_dir(target.path(), schema.build()).expect("index");
@@ -199,6 +203,7 @@ fn plain_index(dir: &Path) -> f64 {
             let folded = gongwen::lang::fold::fold_for_search(&text);
             let mut doc = tantivy::TantivyDocument::default();
             doc.add_text(words, &folded);
+            doc.add_text(grams, &folded);
             doc.add_text(chars, &folded);
             doc.add_text(stored, &text);
             writer.add_document(doc).expect("add");

@@ -19,6 +19,12 @@
 //!   phrase matches exactly the adjacent characters, never across punctuation; and a pasted
 //!   fragment's punctuation, at its ends too, must be where it was typed. A character's
 //!   position is its index in the text, which is also how snippets find the matches of a hit.
+//! - **character pairs** ([`GRAMS`]): each two adjacent units of the character field as one
+//!   token (Lucene's CJK bigrams; not across a space or a punctuation mark), without
+//!   positions or frequencies: which documents hold a pair. A run of
+//!   characters is looked up by its pairs first, so the positions of its (common) characters
+//!   are read only in the few documents holding all its (rare) pairs; a run of two is its
+//!   pair, no positions needed.
 //!
 //! [`fold_for_search`]: crate::lang::fold::fold_for_search
 
@@ -33,6 +39,8 @@ use crate::lang::{fold, lexicon};
 pub const WORDS: &str = "gongwen_words";
 /// Name under which the character analyzer is registered.
 pub const CHARS: &str = "gongwen_chars";
+/// Name under which the character pair analyzer is registered.
+pub const GRAMS: &str = "gongwen_grams";
 
 /// A token of a query term: its folded text and its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,17 +54,39 @@ pub struct Analyzed {
 struct Span {
     range: std::ops::Range<usize>,
     position: usize,
+    /// Where the second token of a pair starts.
+    second: Option<usize>,
 }
 
 impl Span {
-    /// The token's text, written into `out`: the text itself, or a punctuation mark's class.
+    fn new(range: std::ops::Range<usize>, position: usize) -> Span {
+        Span {
+            range,
+            position,
+            second: None,
+        }
+    }
+
+    /// The token's text, written into `out`: the text itself, or a punctuation mark's class
+    /// (a pair's two texts one after the other).
     fn write(&self, folded: &str, out: &mut String) {
         out.clear();
-        let text = &folded[self.range.clone()];
-        match text.chars().next() {
-            Some(c) if !fold::is_searchable(c) => out.push(gap_class(c)),
-            _ => out.push_str(text),
+        let (start, end) = (self.range.start, self.range.end);
+        match self.second {
+            Some(second) => {
+                write_token(&folded[start..second], out);
+                write_token(&folded[second..end], out);
+            }
+            None => write_token(&folded[start..end], out),
         }
+    }
+}
+
+/// A token's text, or a punctuation mark's class, appended to `out`.
+fn write_token(text: &str, out: &mut String) {
+    match text.chars().next() {
+        Some(c) if !fold::is_searchable(c) => out.push(gap_class(c)),
+        _ => out.push_str(text),
     }
 }
 
@@ -127,10 +157,7 @@ fn word_spans(folded: &str) -> Vec<Span> {
         if is_noise(token.word) {
             continue;
         }
-        spans.push(Span {
-            range: token.byte_start..token.byte_end,
-            position,
-        });
+        spans.push(Span::new(token.byte_start..token.byte_end, position));
         if part {
             parts += 1;
         } else {
@@ -162,10 +189,7 @@ fn spans(folded: &str, marks: bool) -> Vec<Span> {
         } else if !(fold::is_searchable(c) || marks && is_mark(c)) {
             continue;
         }
-        spans.push(Span {
-            range: at..end,
-            position,
-        });
+        spans.push(Span::new(at..end, position));
     }
     spans
 }
@@ -178,6 +202,37 @@ fn is_mark(c: char) -> bool {
 /// The character tokens of folded text, as the index holds them (marks included).
 fn char_spans(folded: &str) -> Vec<Span> {
     spans(folded, true)
+}
+
+/// Each two adjacent units of folded text as one (nothing across a space or a mark).
+fn gram_spans(folded: &str) -> Vec<Span> {
+    spans(folded, false)
+        .windows(2)
+        .filter(|pair| pair[0].range.end == pair[1].range.start)
+        .map(|pair| Span {
+            range: pair[0].range.start..pair[1].range.end,
+            position: pair[0].position,
+            second: Some(pair[1].range.start),
+        })
+        .collect()
+}
+
+/// The character pairs of a typed sequence ([`sequence`]'s tokens), distinct, as the pair
+/// field holds them: each two units standing next to each other.
+pub fn grams(tokens: &[Analyzed]) -> Vec<String> {
+    let unit = |t: &Analyzed| t.text.chars().next().is_some_and(fold::is_searchable);
+    let mut grams: Vec<String> = Vec::new();
+    for pair in tokens.windows(2) {
+        let adjacent = pair[0].position + pair[0].text.chars().count() == pair[1].position;
+        if !(adjacent && unit(&pair[0]) && unit(&pair[1])) {
+            continue;
+        }
+        let gram = format!("{}{}", pair[0].text, pair[1].text);
+        if !grams.contains(&gram) {
+            grams.push(gram);
+        }
+    }
+    grams
 }
 
 /// The tokens a typed sequence is matched by, at their relative positions: its units and the
@@ -249,6 +304,14 @@ impl GongwenTokenizer {
         }
     }
 
+    pub fn grams() -> Self {
+        GongwenTokenizer {
+            analyze: gram_spans,
+            token: Token::default(),
+            meter: None,
+        }
+    }
+
     /// Counts the bytes this tokenizer analyses in `meter`.
     pub fn metered(mut self, meter: Meter) -> Self {
         self.meter = Some(meter);
@@ -303,12 +366,13 @@ impl TokenStream for GongwenTokenStream<'_> {
     }
 }
 
-/// Registers both analyzers on `index`; the character analyzer counts what it analyses in
+/// Registers the analyzers on `index`; the character analyzer counts what it analyses in
 /// `meter`.
 pub fn register(index: &tantivy::Index, meter: Meter) {
     let manager = index.tokenizers();
     manager.register(WORDS, GongwenTokenizer::words());
     manager.register(CHARS, GongwenTokenizer::chars().metered(meter));
+    manager.register(GRAMS, GongwenTokenizer::grams());
 }
 
 #[cfg(test)]
@@ -400,6 +464,20 @@ mod tests {
         .map(|&(t, p)| (t.to_string(), p))
         .collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn pairs_join_adjacent_units_never_across_a_space_or_a_mark() {
+        let mut tokenizer = GongwenTokenizer::grams();
+        let mut stream = tokenizer.token_stream("通知。 98号〕");
+        let mut seen = Vec::new();
+        while stream.advance() {
+            seen.push(stream.token().text.clone());
+        }
+        assert_eq!(seen, ["通知", "98号"]);
+        assert_eq!(grams(&sequence("拥军 拥军优")), ["拥军", "军优"]);
+        assert_eq!(grams(&sequence("浦府办[2010]")), ["浦府", "府办"]);
+        assert!(grams(&sequence("区")).is_empty());
     }
 
     #[test]

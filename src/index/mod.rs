@@ -309,16 +309,16 @@ impl SearchIndex {
         &self,
         stored: &'a TantivyDocument,
     ) -> Result<(&'a str, &'a str), IndexError> {
-        let field = |field, name: &str| {
-            stored
-                .get_first(field)
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| IndexError::Corrupt(format!("no {name} field")))
-        };
-        Ok((
-            field(self.fields.document, "document")?,
-            field(self.fields.text, "text")?,
-        ))
+        let missing = |name: &str| IndexError::Corrupt(format!("no {name} field"));
+        let json = stored
+            .get_first(self.fields.document)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| missing("document"))?;
+        let text = stored
+            .get_first(self.fields.text)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| missing("text"))?;
+        Ok((json, text))
     }
 }
 
@@ -370,12 +370,14 @@ pub fn to_tantivy(doc: &Document, fields: &Fields) -> Result<(TantivyDocument, u
         let title = folded(title);
         analyzed += title.len();
         out.add_text(fields.title, &title);
+        out.add_text(fields.title_grams, &title);
         out.add_text(fields.title_chars, title);
     }
-    // Folded once, read by both analyzers.
+    // Folded once, read by every analyzer.
     let body = folded(&doc.text_simplified);
     analyzed += body.len();
     out.add_text(fields.body, &body);
+    out.add_text(fields.body_grams, &body);
     out.add_text(fields.body_chars, body);
     for issuer in doc.issuers.iter().chain(&doc.issuer_aliases) {
         out.add_text(fields.issuer, fold::to_simplified(issuer));

@@ -42,6 +42,9 @@ const PROXIMITY_SLOP: u32 = 30;
 const PROXIMITY_WORDS: usize = 3;
 /// What bearing the document number typed adds: enough to rank it above any text match.
 const OWN_NUMBER_SCORE: f32 = 100_000.0;
+/// Pairs a run of characters is filtered by, at most (a pasted paragraph needs no more to be
+/// found in few documents).
+const MAX_GRAMS: usize = 16;
 
 type Q = Box<dyn Query>;
 
@@ -113,27 +116,65 @@ fn boosted(query: Q, boost: f32) -> Q {
     Box::new(BoostQuery::new(query, boost))
 }
 
+/// A text's character field and its pair field.
+#[derive(Clone, Copy)]
+struct Chars {
+    chars: Field,
+    grams: Field,
+}
+
+/// Documents holding every pair of `grams` (at most [`MAX_GRAMS`] of them), as a filter that
+/// adds nothing to the score.
+fn holding_pairs(field: Field, grams: &[String]) -> Vec<(Occur, Q)> {
+    grams
+        .iter()
+        .take(MAX_GRAMS)
+        .map(|gram| -> (Occur, Q) {
+            let pair = TermQuery::new(Term::from_field_text(field, gram), IndexRecordOption::Basic);
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(pair), 0.0)),
+            )
+        })
+        .collect()
+}
+
 /// `text` as a run of tokens in a character field (see [`analysis::sequence`]): a term for
-/// one token, a phrase for several; `None` when nothing in it is searchable.
-fn sequence(field: Field, text: &str) -> Option<Q> {
+/// one token, the pair term for two adjacent ones, and for more a phrase, looked for only in
+/// the documents holding all its pairs (so the positions of common characters are read in
+/// few documents); `None` when nothing in it is searchable.
+fn sequence(field: Chars, text: &str) -> Option<Q> {
     let tokens = analysis::sequence(text);
     let first = tokens.first()?.position;
     if let [one] = tokens.as_slice() {
-        return Some(term(field, &one.text));
+        return Some(term(field.chars, &one.text));
+    }
+    let grams = analysis::grams(&tokens);
+    if let ([gram], 2) = (grams.as_slice(), tokens.len()) {
+        return Some(term(field.grams, gram));
     }
     let terms = tokens
         .iter()
-        .map(|t| (t.position - first, Term::from_field_text(field, &t.text)))
+        .map(|t| {
+            (
+                t.position - first,
+                Term::from_field_text(field.chars, &t.text),
+            )
+        })
         .collect();
-    Some(Box::new(PhraseQuery::new_with_offset(terms)))
+    let mut clauses = holding_pairs(field.grams, &grams);
+    clauses.push((Occur::Must, Box::new(PhraseQuery::new_with_offset(terms))));
+    Some(Box::new(BooleanQuery::new(clauses)))
 }
 
 /// The words of `text` near each other: the first character of each of the first
 /// [`PROXIMITY_WORDS`] words of two or more characters, at its place in the text, as a phrase
-/// with [`PROXIMITY_SLOP`]; `None` for fewer than two such words.
-fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
+/// with [`PROXIMITY_SLOP`], looked for only in the documents holding those words' pairs;
+/// `None` for fewer than two such words.
+fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
     let folded = fold::fold_for_search(text);
     let mut terms: Vec<(usize, Term)> = Vec::new();
+    let mut grams: Vec<String> = Vec::new();
     let mut from = 0;
     for word in words {
         if terms.len() == PROXIMITY_WORDS {
@@ -144,13 +185,14 @@ fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
         };
         from = at + word.len();
         if let [first, _, ..] = analysis::chars(word).as_slice() {
-            let term = Term::from_field_text(field, &first.text);
+            let term = Term::from_field_text(field.chars, &first.text);
             // tantivy's slop does not keep order: one occurrence would stand for both.
             if terms.iter().any(|(_, t)| *t == term) {
                 continue;
             }
             let position = folded[..at].chars().count() + first.position;
             terms.push((position, term));
+            grams.extend(analysis::grams(&analysis::sequence(word)));
         }
     }
     let start = terms.first()?.0;
@@ -158,13 +200,29 @@ fn proximity(field: Field, text: &str, words: &[String]) -> Option<Q> {
         return None;
     }
     let terms = terms.into_iter().map(|(p, t)| (p - start, t)).collect();
-    Some(Box::new(PhraseQuery::new_with_offset_and_slop(
-        terms,
-        PROXIMITY_SLOP,
-    )))
+    let mut clauses = holding_pairs(field.grams, &grams);
+    clauses.push((
+        Occur::Must,
+        Box::new(PhraseQuery::new_with_offset_and_slop(terms, PROXIMITY_SLOP)),
+    ));
+    Some(Box::new(BooleanQuery::new(clauses)))
 }
 
 impl Builder<'_> {
+    fn body_chars(&self) -> Chars {
+        Chars {
+            chars: self.fields.body_chars,
+            grams: self.fields.body_grams,
+        }
+    }
+
+    fn title_chars(&self) -> Chars {
+        Chars {
+            chars: self.fields.title_chars,
+            grams: self.fields.title_grams,
+        }
+    }
+
     fn node(&mut self, node: &Node, negated: bool) -> Option<Q> {
         match node {
             Node::Text { text, title_only } => self.text(text, *title_only, negated),
@@ -241,9 +299,9 @@ impl Builder<'_> {
         }
         let f = self.fields;
         let (chars_field, words_field) = if title_only {
-            (f.title_chars, f.title)
+            (self.title_chars(), f.title)
         } else {
-            (f.body_chars, f.body)
+            (self.body_chars(), f.body)
         };
         let mut clauses: Vec<(Occur, Q)> = Vec::new();
         for word in &words {
@@ -253,7 +311,7 @@ impl Builder<'_> {
                 clauses.push((Occur::Should, boosted(term(f.title, word), TITLE_BOOST)));
             }
         }
-        if !title_only && let Some(q) = sequence(f.title_chars, text) {
+        if !title_only && let Some(q) = sequence(self.title_chars(), text) {
             clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
         }
         if words.len() > 1 {
@@ -282,12 +340,12 @@ impl Builder<'_> {
     fn phrase(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
         let f = self.fields;
         let chars_field = if title_only {
-            f.title_chars
+            self.title_chars()
         } else {
-            f.body_chars
+            self.body_chars()
         };
         let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, sequence(chars_field, text)?)];
-        if !title_only && let Some(q) = sequence(f.title_chars, text) {
+        if !title_only && let Some(q) = sequence(self.title_chars(), text) {
             clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
         }
         let words_field = if title_only { f.title } else { f.body };
@@ -307,7 +365,7 @@ impl Builder<'_> {
             Occur::Should,
             Box::new(ConstScoreQuery::new(own, OWN_NUMBER_SCORE)),
         )];
-        if let Some(q) = sequence(self.fields.body_chars, &normalised) {
+        if let Some(q) = sequence(self.body_chars(), &normalised) {
             clauses.push((Occur::Should, q));
         }
         if !negated {

@@ -12,6 +12,7 @@
 //! the traditional characters it matched, and `浦府办[2010]98号` marks `浦府辦〔2010〕98號`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use tantivy::postings::Postings;
 use tantivy::schema::{Field, IndexRecordOption};
@@ -44,24 +45,27 @@ pub fn match_positions(
     let inverted = searcher
         .segment_reader(address.segment_ord)
         .inverted_index(field)?;
+    // Each token's positions read once, whichever terms share it.
+    let mut read: HashMap<&str, Vec<u32>> = HashMap::new();
     let mut found = Vec::new();
-    let mut positions: Vec<u32> = Vec::new();
     for (index, pattern) in patterns.0.iter().enumerate() {
         let mut starts: Option<Vec<u32>> = None;
         for token in &pattern.sequence {
-            let term = Term::from_field_text(field, &token.text);
-            let Some(mut postings) =
-                inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
-            else {
-                starts = Some(Vec::new());
-                break;
+            let positions = match read.entry(token.text.as_str()) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => {
+                    let term = Term::from_field_text(field, &token.text);
+                    let mut positions = Vec::new();
+                    if let Some(mut postings) =
+                        inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
+                        && postings.seek(address.doc_id) == address.doc_id
+                    {
+                        postings.positions(&mut positions);
+                    }
+                    slot.insert(positions)
+                }
             };
-            if postings.seek(address.doc_id) != address.doc_id {
-                starts = Some(Vec::new());
-                break;
-            }
             let offset = (token.position - pattern.sequence[0].position) as u32;
-            postings.positions(&mut positions);
             let here = positions.iter().filter_map(|p| p.checked_sub(offset));
             starts = Some(match starts {
                 None => here.collect(),
@@ -91,8 +95,7 @@ pub fn match_positions(
 
 /// The byte offset of the `n`-th character of `text` (its length when it has fewer): whole
 /// blocks of bytes are skipped by counting the bytes that start a character.
-fn byte_of_char(text: &str, n: usize) -> usize {
-    let bytes = text.as_bytes();
+fn byte_of_char(bytes: &[u8], n: usize) -> usize {
     let starts_char = |b: &u8| (*b as i8) >= -0x40;
     let mut seen = 0;
     let mut at = 0;
@@ -112,37 +115,45 @@ fn byte_of_char(text: &str, n: usize) -> usize {
             seen += 1;
         }
     }
-    text.len()
+    bytes.len()
 }
 
 /// A snippet of `text`: the window that holds the most distinct terms among those starting a
 /// little before one of `matches` (as [`match_positions`] gives them; the start of the text
 /// when there are none), with every occurrence of `terms` in it marked.
 pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
-    let start = byte_of_char(text, window_start(matches));
-    let end = start + byte_of_char(&text[start..], WINDOW_CHARS);
-    marked(text, start, end, patterns, false)
+    let start = byte_of_char(text.as_bytes(), window_start(matches));
+    let end = start + byte_of_char(&text.as_bytes()[start..], WINDOW_CHARS);
+    marked(
+        &text[start..end],
+        start > 0,
+        end < text.len(),
+        patterns,
+        false,
+    )
 }
 
 /// The whole of `text` with every occurrence of `patterns` marked, the rest escaped and its
 /// line breaks kept: the document view's text.
 pub fn highlight(text: &str, patterns: &Patterns) -> String {
-    marked(text, 0, text.len(), patterns, true)
+    marked(text, false, false, patterns, true)
 }
 
-/// `text[start..end]` (byte offsets) with every occurrence of `patterns` marked, `…` where it
-/// is cut; line breaks kept or turned into spaces.
-fn marked(text: &str, start: usize, end: usize, patterns: &Patterns, keep_breaks: bool) -> String {
-    let window = &text[start..end];
+/// `window` with every occurrence of `patterns` marked, `…` where the text it was cut from
+/// goes on before or after it; line breaks kept or turned into spaces.
+fn marked(
+    window: &str,
+    cut_before: bool,
+    cut_after: bool,
+    patterns: &Patterns,
+    keep_breaks: bool,
+) -> String {
     // Folded character for character (context-free), so positions in the window stay put.
     let folded: Vec<char> = window
         .chars()
         .map(|c| fold::fold_char(fold::simplify_char(c)))
         .collect();
-    let offsets: Vec<usize> = analysis::char_offsets(window)
-        .into_iter()
-        .map(|o| start + o)
-        .collect();
+    let offsets = analysis::char_offsets(window);
     let patterns = &patterns.0;
     let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
     for (index, pattern) in patterns.iter().enumerate() {
@@ -159,24 +170,33 @@ fn marked(text: &str, start: usize, end: usize, patterns: &Patterns, keep_breaks
         }
     }
     spans.sort_unstable();
-    render(text, start, end, &merge(&spans), keep_breaks)
+    render(window, cut_before, cut_after, &merge(&spans), keep_breaks)
 }
 
 /// The character the window starts at: a little before the match (among the first ones)
 /// whose window of [`WINDOW_CHARS`] holds the most distinct terms, the earliest among equals.
+/// One pass over the (sorted) matches, the window's terms counted as it slides.
 fn window_start(matches: &[(usize, usize)]) -> usize {
+    let mut in_window = [0usize; MAX_TERMS];
+    let mut distinct = 0;
+    let (mut from, mut to) = (0, 0);
     let mut best: Option<(usize, usize)> = None;
     for &(position, _) in matches {
         let start = position.saturating_sub(LEAD_CHARS);
-        let mut distinct: Vec<usize> = matches
-            .iter()
-            .filter(|(p, _)| (start..start + WINDOW_CHARS).contains(p))
-            .map(|&(_, term)| term)
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if best.is_none_or(|(count, _)| distinct.len() > count) {
-            best = Some((distinct.len(), start));
+        while to < matches.len() && matches[to].0 < start + WINDOW_CHARS {
+            let term = matches[to].1;
+            distinct += usize::from(in_window[term] == 0);
+            in_window[term] += 1;
+            to += 1;
+        }
+        while matches[from].0 < start {
+            let term = matches[from].1;
+            in_window[term] -= 1;
+            distinct -= usize::from(in_window[term] == 0);
+            from += 1;
+        }
+        if best.is_none_or(|(count, _)| distinct > count) {
+            best = Some((distinct, start));
         }
     }
     best.map_or(0, |b| b.1)
@@ -265,30 +285,26 @@ fn merge(spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
 }
 
 fn render(
-    text: &str,
-    start: usize,
-    end: usize,
+    window: &str,
+    cut_before: bool,
+    cut_after: bool,
     marks: &[(usize, usize)],
     keep_breaks: bool,
 ) -> String {
     let mut out = String::new();
-    if start > 0 {
+    if cut_before {
         out.push('…');
     }
-    let mut at = start;
+    let mut at = 0;
     for &(from, to) in marks {
-        if to <= start || from >= end {
-            continue;
-        }
-        let (from, to) = (from.max(start), to.min(end));
-        escape_into(&mut out, &text[at..from], keep_breaks);
+        escape_into(&mut out, &window[at..from], keep_breaks);
         out.push_str("<mark>");
-        escape_into(&mut out, &text[from..to], keep_breaks);
+        escape_into(&mut out, &window[from..to], keep_breaks);
         out.push_str("</mark>");
         at = to;
     }
-    escape_into(&mut out, &text[at..end], keep_breaks);
-    if end < text.len() {
+    escape_into(&mut out, &window[at..], keep_breaks);
+    if cut_after {
         out.push('…');
     }
     out
@@ -313,11 +329,57 @@ fn escape_into(out: &mut String, text: &str, keep_breaks: bool) {
 mod tests {
     use super::*;
 
+    fn snip(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
+        snippet(text, matches, patterns)
+    }
+
     /// The character position of `needle` in `text`, as the index would record it.
     fn at(text: &str, needle: &str) -> usize {
         let folded = fold::fold_for_search(text);
         let byte = folded.find(needle).expect("in the text");
         folded[..byte].chars().count()
+    }
+
+    /// The window start by counting each candidate's window afresh.
+    fn window_start_by_counting(matches: &[(usize, usize)]) -> usize {
+        let mut best: Option<(usize, usize)> = None;
+        for &(position, _) in matches {
+            let start = position.saturating_sub(LEAD_CHARS);
+            let mut terms: Vec<usize> = matches
+                .iter()
+                .filter(|(p, _)| (start..start + WINDOW_CHARS).contains(p))
+                .map(|&(_, term)| term)
+                .collect();
+            terms.sort_unstable();
+            terms.dedup();
+            if best.is_none_or(|(count, _)| terms.len() > count) {
+                best = Some((terms.len(), start));
+            }
+        }
+        best.map_or(0, |b| b.1)
+    }
+
+    #[test]
+    fn the_sliding_window_picks_what_counting_each_window_picks() {
+        let mut state = 7u64;
+        let mut next = |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            ((state >> 33) % bound) as usize
+        };
+        for _ in 0..500 {
+            let n = next(40);
+            let mut matches: Vec<(usize, usize)> = (0..n)
+                .map(|_| (next(600), next(MAX_TERMS as u64)))
+                .collect();
+            matches.sort_unstable();
+            assert_eq!(
+                window_start(&matches),
+                window_start_by_counting(&matches),
+                "{matches:?}"
+            );
+        }
     }
 
     #[test]
@@ -326,7 +388,7 @@ mod tests {
         let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
         let matches = [(0, 1), (at(text, "拥军优属"), 0)];
         assert_eq!(
-            snippet(text, &matches, &Patterns::new(&terms)),
+            snip(text, &matches, &Patterns::new(&terms)),
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
         );
     }
@@ -334,7 +396,7 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snippet(
+        let s = snip(
             &text,
             &[(at(&text, "通知"), 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -347,7 +409,7 @@ mod tests {
     #[test]
     fn no_match_shows_the_beginning() {
         assert_eq!(
-            snippet("第一条 为了规范", &[], &Patterns::new(&[])),
+            snip("第一条 为了规范", &[], &Patterns::new(&[])),
             "第一条 为了规范"
         );
     }
@@ -355,7 +417,7 @@ mod tests {
     #[test]
     fn digit_runs_match_whole() {
         let text = "1989年和89年";
-        let s = snippet(
+        let s = snip(
             text,
             &[(at(text, "和") + 1, 0)],
             &Patterns::new(&["89年".to_string()]),
@@ -371,14 +433,14 @@ mod tests {
         assert_eq!(patterns(&terms).len(), 2);
         let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
         assert_eq!(patterns(&many).len(), MAX_TERMS);
-        let s = snippet(&text, &[(0, 0)], &Patterns::new(&terms));
+        let s = snip(&text, &[(0, 0)], &Patterns::new(&terms));
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 
     #[test]
     fn a_match_deep_in_a_long_text_is_shown_around_it() {
         let text = format!("{}关于通知{}", "前".repeat(500_000), "后".repeat(500));
-        let s = snippet(
+        let s = snip(
             &text,
             &[(500_002, 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -394,7 +456,7 @@ mod tests {
         let text = format!("甲{}乙丙", "前".repeat(300));
         let matches = [(0, 0), (301, 1), (302, 2)];
         let terms = ["甲".to_string(), "乙".to_string(), "丙".to_string()];
-        let s = snippet(&text, &matches, &Patterns::new(&terms));
+        let s = snip(&text, &matches, &Patterns::new(&terms));
         assert!(
             s.contains("<mark>乙</mark><mark>丙</mark>") || s.contains("<mark>乙丙</mark>"),
             "{s}"
@@ -406,9 +468,12 @@ mod tests {
         let text = format!("{}a擁軍🀄b{}", "前".repeat(300), "x".repeat(700));
         let expected: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
         for (n, &byte) in expected.iter().enumerate() {
-            assert_eq!(byte_of_char(&text, n), byte, "character {n}");
+            assert_eq!(byte_of_char(text.as_bytes(), n), byte, "character {n}");
         }
-        assert_eq!(byte_of_char(&text, expected.len()), text.len());
-        assert_eq!(byte_of_char(&text, expected.len() + 10), text.len());
+        assert_eq!(byte_of_char(text.as_bytes(), expected.len()), text.len());
+        assert_eq!(
+            byte_of_char(text.as_bytes(), expected.len() + 10),
+            text.len()
+        );
     }
 }
