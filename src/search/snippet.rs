@@ -329,10 +329,6 @@ fn escape_into(out: &mut String, text: &str, keep_breaks: bool) {
 mod tests {
     use super::*;
 
-    fn snip(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
-        snippet(text, matches, patterns)
-    }
-
     /// The character position of `needle` in `text`, as the index would record it.
     fn at(text: &str, needle: &str) -> usize {
         let folded = fold::fold_for_search(text);
@@ -388,7 +384,7 @@ mod tests {
         let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
         let matches = [(0, 1), (at(text, "拥军优属"), 0)];
         assert_eq!(
-            snip(text, &matches, &Patterns::new(&terms)),
+            snippet(text, &matches, &Patterns::new(&terms)),
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
         );
     }
@@ -396,7 +392,7 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snip(
+        let s = snippet(
             &text,
             &[(at(&text, "通知"), 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -409,7 +405,7 @@ mod tests {
     #[test]
     fn no_match_shows_the_beginning() {
         assert_eq!(
-            snip("第一条 为了规范", &[], &Patterns::new(&[])),
+            snippet("第一条 为了规范", &[], &Patterns::new(&[])),
             "第一条 为了规范"
         );
     }
@@ -417,7 +413,7 @@ mod tests {
     #[test]
     fn digit_runs_match_whole() {
         let text = "1989年和89年";
-        let s = snip(
+        let s = snippet(
             text,
             &[(at(text, "和") + 1, 0)],
             &Patterns::new(&["89年".to_string()]),
@@ -433,14 +429,14 @@ mod tests {
         assert_eq!(patterns(&terms).len(), 2);
         let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
         assert_eq!(patterns(&many).len(), MAX_TERMS);
-        let s = snip(&text, &[(0, 0)], &Patterns::new(&terms));
+        let s = snippet(&text, &[(0, 0)], &Patterns::new(&terms));
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 
     #[test]
     fn a_match_deep_in_a_long_text_is_shown_around_it() {
         let text = format!("{}关于通知{}", "前".repeat(500_000), "后".repeat(500));
-        let s = snip(
+        let s = snippet(
             &text,
             &[(500_002, 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -456,7 +452,7 @@ mod tests {
         let text = format!("甲{}乙丙", "前".repeat(300));
         let matches = [(0, 0), (301, 1), (302, 2)];
         let terms = ["甲".to_string(), "乙".to_string(), "丙".to_string()];
-        let s = snip(&text, &matches, &Patterns::new(&terms));
+        let s = snippet(&text, &matches, &Patterns::new(&terms));
         assert!(
             s.contains("<mark>乙</mark><mark>丙</mark>") || s.contains("<mark>乙丙</mark>"),
             "{s}"
