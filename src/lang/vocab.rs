@@ -2,6 +2,7 @@
 //! of organisation names, numerals, and the measure words and quantifiers around numbers.
 
 use super::fold;
+use std::sync::LazyLock;
 
 /// Document types (文种), longest first so that a suffix match finds the most specific. Each
 /// maps to the type reported: qualifiers such as 暂行 or 实施 are not types of their own,
@@ -61,10 +62,25 @@ const NOT_LAWS: &[&str] = &[
     "书法", "司法", "执法", "守法", "违法", "合法", "非法", "依法", "立法", "普法", "变法",
 ];
 
+/// The characters a word of [`DOC_TYPES`] ends with, sorted.
+static TYPE_LAST_CHARS: LazyLock<Vec<char>> = LazyLock::new(|| {
+    let mut chars: Vec<char> = DOC_TYPES
+        .iter()
+        .filter_map(|(word, _)| word.chars().next_back())
+        .collect();
+    chars.sort_unstable();
+    chars.dedup();
+    chars
+});
+
 /// The document type a title (in simplified characters) ends with, looking past a trailing
 /// qualifier in brackets such as （试行） or （草案）.
 pub fn doc_type_of(title: &str) -> Option<&'static str> {
     let core = strip_trailing_qualifier(title.trim());
+    // Most texts asked about (every prefix of every line, looking for a lost break) end in no
+    // type: their last character rules them out before any word is compared.
+    let last = core.chars().next_back()?;
+    TYPE_LAST_CHARS.binary_search(&last).ok()?;
     DOC_TYPES
         .iter()
         .find(|(word, _)| core.ends_with(word))
@@ -126,7 +142,7 @@ pub fn title_key(title: &str) -> String {
 
 /// `title` without one trailing bracketed qualifier of at most eight characters.
 pub fn strip_trailing_qualifier(title: &str) -> &str {
-    let Some(last) = title.chars().last() else {
+    let Some(last) = title.chars().next_back() else {
         return title;
     };
     let open = match last {
@@ -282,6 +298,21 @@ pub const QUANTIFIERS: &str = "第共约近达计每余逾超为有是于至到�
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_type_word_passes_the_last_character_check() {
+        for (word, doc_type) in DOC_TYPES {
+            for title in [format!("关于印发{word}"), format!("某某{word}（试行）")] {
+                let expected = DOC_TYPES
+                    .iter()
+                    .find(|(w, _)| title.trim_end_matches("（试行）").ends_with(w))
+                    .map(|(_, t)| *t);
+                assert_eq!(doc_type_of(&title), expected, "{title}");
+                assert!(expected.is_some(), "{word} → {doc_type}");
+            }
+        }
+        assert_eq!(doc_type_of("关于做好拥军优属工作"), None);
+    }
 
     #[test]
     fn doc_types_from_titles() {
