@@ -221,18 +221,16 @@ fn gram_spans(folded: &str) -> Vec<Span> {
 /// field holds them: each two units standing next to each other.
 pub fn grams(tokens: &[Analyzed]) -> Vec<String> {
     let unit = |t: &Analyzed| t.text.chars().next().is_some_and(fold::is_searchable);
-    let mut grams: Vec<String> = Vec::new();
-    for pair in tokens.windows(2) {
-        let adjacent = pair[0].position + pair[0].text.chars().count() == pair[1].position;
-        if !(adjacent && unit(&pair[0]) && unit(&pair[1])) {
-            continue;
-        }
-        let gram = format!("{}{}", pair[0].text, pair[1].text);
-        if !grams.contains(&gram) {
-            grams.push(gram);
-        }
-    }
-    grams
+    let mut seen = std::collections::HashSet::new();
+    tokens
+        .windows(2)
+        .filter(|pair| {
+            let adjacent = pair[0].position + pair[0].text.chars().count() == pair[1].position;
+            adjacent && unit(&pair[0]) && unit(&pair[1])
+        })
+        .map(|pair| format!("{}{}", pair[0].text, pair[1].text))
+        .filter(|gram| seen.insert(gram.clone()))
+        .collect()
 }
 
 /// The tokens a typed sequence is matched by, at their relative positions: its units and the

@@ -309,16 +309,16 @@ impl SearchIndex {
         &self,
         stored: &'a TantivyDocument,
     ) -> Result<(&'a str, &'a str), IndexError> {
-        let missing = |name: &str| IndexError::Corrupt(format!("no {name} field"));
-        let json = stored
-            .get_first(self.fields.document)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| missing("document"))?;
-        let text = stored
-            .get_first(self.fields.text)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| missing("text"))?;
-        Ok((json, text))
+        let field = |field, name: &str| {
+            stored
+                .get_first(field)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| IndexError::Corrupt(format!("no {name} field")))
+        };
+        Ok((
+            field(self.fields.document, "document")?,
+            field(self.fields.text, "text")?,
+        ))
     }
 }
 

@@ -192,7 +192,11 @@ fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
             }
             let position = folded[..at].chars().count() + first.position;
             terms.push((position, term));
-            grams.extend(analysis::grams(&analysis::sequence(word)));
+            for gram in analysis::grams(&analysis::sequence(word)) {
+                if !grams.contains(&gram) {
+                    grams.push(gram);
+                }
+            }
         }
     }
     let start = terms.first()?.0;

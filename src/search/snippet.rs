@@ -95,7 +95,8 @@ pub fn match_positions(
 
 /// The byte offset of the `n`-th character of `text` (its length when it has fewer): whole
 /// blocks of bytes are skipped by counting the bytes that start a character.
-fn byte_of_char(bytes: &[u8], n: usize) -> usize {
+fn byte_of_char(text: &str, n: usize) -> usize {
+    let bytes = text.as_bytes();
     let starts_char = |b: &u8| (*b as i8) >= -0x40;
     let mut seen = 0;
     let mut at = 0;
@@ -122,8 +123,8 @@ fn byte_of_char(bytes: &[u8], n: usize) -> usize {
 /// little before one of `matches` (as [`match_positions`] gives them; the start of the text
 /// when there are none), with every occurrence of `terms` in it marked.
 pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
-    let start = byte_of_char(text.as_bytes(), window_start(matches));
-    let end = start + byte_of_char(&text.as_bytes()[start..], WINDOW_CHARS);
+    let start = byte_of_char(text, window_start(matches));
+    let end = start + byte_of_char(&text[start..], WINDOW_CHARS);
     marked(
         &text[start..end],
         start > 0,
@@ -464,12 +465,9 @@ mod tests {
         let text = format!("{}a擁軍🀄b{}", "前".repeat(300), "x".repeat(700));
         let expected: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
         for (n, &byte) in expected.iter().enumerate() {
-            assert_eq!(byte_of_char(text.as_bytes(), n), byte, "character {n}");
+            assert_eq!(byte_of_char(&text, n), byte, "character {n}");
         }
-        assert_eq!(byte_of_char(text.as_bytes(), expected.len()), text.len());
-        assert_eq!(
-            byte_of_char(text.as_bytes(), expected.len() + 10),
-            text.len()
-        );
+        assert_eq!(byte_of_char(&text, expected.len()), text.len());
+        assert_eq!(byte_of_char(&text, expected.len() + 10), text.len());
     }
 }
