@@ -11,6 +11,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use super::exclusion::Excluded;
+use super::lazy::{Run, Scored};
 use super::query::{MAX_WORDS, Node};
 use super::status::StatusQuery;
 use super::{BuiltQuery, Filters};
@@ -123,35 +124,38 @@ struct Chars {
     grams: Field,
 }
 
-/// Documents holding every pair of `grams` (at most [`MAX_GRAMS`] of them), as a filter that
-/// adds nothing to the score.
-fn holding_pairs(field: Field, grams: &[String]) -> Vec<(Occur, Q)> {
-    grams
-        .iter()
-        .take(MAX_GRAMS)
-        .map(|gram| -> (Occur, Q) {
-            let pair = TermQuery::new(Term::from_field_text(field, gram), IndexRecordOption::Basic);
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(pair), 0.0)),
-            )
-        })
-        .collect()
+/// How a run of characters is asked for.
+#[derive(Clone, Copy)]
+enum Ask {
+    /// As a condition only (it scores nothing); a single word is looked up in `words` (the
+    /// word field of the same text) before any positions are read.
+    Filter { words: Option<Field> },
+    /// Scored as a phrase (BM25 over the run's occurrences).
+    Scored,
 }
 
 /// `text` as a run of tokens in a character field (see [`analysis::sequence`]): a term for
-/// one token, the pair term for two adjacent ones, and for more a phrase, looked for only in
-/// the documents holding all its pairs (so the positions of common characters are read in
-/// few documents); `None` when nothing in it is searchable.
-fn sequence(field: Chars, text: &str) -> Option<Q> {
+/// one token, the pair term for two adjacent ones, and for more a [`Run`]: a phrase looked
+/// for only in the documents holding all its pairs (so the positions of common characters
+/// are read in few documents); `None` when nothing in it is searchable.
+fn sequence(field: Chars, text: &str, ask: Ask) -> Option<Q> {
     let tokens = analysis::sequence(text);
     let first = tokens.first()?.position;
+    let single = |field: Field, token: &str| -> Q {
+        match ask {
+            Ask::Scored => term(field, token),
+            Ask::Filter { .. } => unscored(Box::new(TermQuery::new(
+                Term::from_field_text(field, token),
+                IndexRecordOption::Basic,
+            ))),
+        }
+    };
     if let [one] = tokens.as_slice() {
-        return Some(term(field.chars, &one.text));
+        return Some(single(field.chars, &one.text));
     }
     let grams = analysis::grams(&tokens);
     if let ([gram], 2) = (grams.as_slice(), tokens.len()) {
-        return Some(term(field.grams, gram));
+        return Some(single(field.grams, gram));
     }
     let terms = tokens
         .iter()
@@ -162,9 +166,33 @@ fn sequence(field: Chars, text: &str) -> Option<Q> {
             )
         })
         .collect();
-    let mut clauses = holding_pairs(field.grams, &grams);
-    clauses.push((Occur::Must, Box::new(PhraseQuery::new_with_offset(terms))));
-    Some(Box::new(BooleanQuery::new(clauses)))
+    let phrase = PhraseQuery::new_with_offset(terms);
+    let gate = pair_terms(field.grams, &grams);
+    Some(match ask {
+        Ask::Scored => Box::new(Run::scored(gate, phrase)),
+        Ask::Filter { words } => {
+            let folded = fold::fold_for_search(text);
+            // A word of Han characters held by the word field stands there as typed.
+            let word = words
+                .filter(|_| folded.chars().all(fold::is_han))
+                .map(|words| Term::from_field_text(words, &folded));
+            Box::new(Run::filter(gate, phrase, word))
+        }
+    })
+}
+
+/// The pair terms of `grams`, at most [`MAX_GRAMS`] of them.
+fn pair_terms(field: Field, grams: &[String]) -> Vec<Term> {
+    grams
+        .iter()
+        .take(MAX_GRAMS)
+        .map(|gram| Term::from_field_text(field, gram))
+        .collect()
+}
+
+/// `query` matching as it does, scoring nothing.
+fn unscored(query: Q) -> Q {
+    Box::new(ConstScoreQuery::new(query, 0.0))
 }
 
 /// The words of `text` near each other: the first character of each of the first
@@ -204,12 +232,12 @@ fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
         return None;
     }
     let terms = terms.into_iter().map(|(p, t)| (p - start, t)).collect();
-    let mut clauses = holding_pairs(field.grams, &grams);
-    clauses.push((
-        Occur::Must,
-        Box::new(PhraseQuery::new_with_offset_and_slop(terms, PROXIMITY_SLOP)),
-    ));
-    Some(Box::new(BooleanQuery::new(clauses)))
+    let phrase = PhraseQuery::new_with_offset_and_slop(terms, PROXIMITY_SLOP);
+    Some(Box::new(Run::filter(
+        pair_terms(field.grams, &grams),
+        phrase,
+        None,
+    )))
 }
 
 impl Builder<'_> {
@@ -307,29 +335,27 @@ impl Builder<'_> {
         } else {
             (self.body_chars(), f.body)
         };
-        let mut clauses: Vec<(Occur, Q)> = Vec::new();
+        let mut required: Vec<Q> = Vec::new();
+        let mut optional: Vec<Q> = Vec::new();
+        let each_word = Ask::Filter {
+            words: Some(words_field),
+        };
         for word in &words {
-            clauses.push((Occur::Must, sequence(chars_field, word)?));
-            clauses.push((Occur::Should, term(words_field, word)));
+            required.push(sequence(chars_field, word, each_word)?);
+            optional.push(term(words_field, word));
             if !title_only {
-                clauses.push((Occur::Should, boosted(term(f.title, word), TITLE_BOOST)));
+                optional.push(boosted(term(f.title, word), TITLE_BOOST));
             }
         }
-        if !title_only && let Some(q) = sequence(self.title_chars(), text) {
-            clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
+        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored) {
+            optional.push(boosted(q, TITLE_PHRASE_BOOST));
         }
         if words.len() > 1 {
-            if let Some(q) = sequence(chars_field, text) {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(q, EXACT_SCORE)),
-                ));
+            if let Some(q) = sequence(chars_field, text, Ask::Filter { words: None }) {
+                optional.push(Box::new(ConstScoreQuery::new(q, EXACT_SCORE)));
             }
             if let Some(q) = proximity(chars_field, text, &words) {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(q, PROXIMITY_SCORE)),
-                ));
+                optional.push(Box::new(ConstScoreQuery::new(q, PROXIMITY_SCORE)));
             }
         }
         if !negated {
@@ -338,7 +364,7 @@ impl Builder<'_> {
             }
             self.highlights.extend(words);
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        Some(scored(all(required), optional, negated))
     }
 
     fn phrase(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
@@ -348,18 +374,19 @@ impl Builder<'_> {
         } else {
             self.body_chars()
         };
-        let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, sequence(chars_field, text)?)];
-        if !title_only && let Some(q) = sequence(self.title_chars(), text) {
-            clauses.push((Occur::Should, boosted(q, TITLE_PHRASE_BOOST)));
+        let required = sequence(chars_field, text, Ask::Scored)?;
+        let mut optional: Vec<Q> = Vec::new();
+        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored) {
+            optional.push(boosted(q, TITLE_PHRASE_BOOST));
         }
         let words_field = if title_only { f.title } else { f.body };
         for word in analysis::query_words(text).iter().take(MAX_WORDS) {
-            clauses.push((Occur::Should, term(words_field, word)));
+            optional.push(term(words_field, word));
         }
         if !negated {
             self.highlights.push(text.to_string());
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        Some(scored(required, optional, negated))
     }
 
     fn number(&mut self, number: &DocNumber, negated: bool) -> Q {
@@ -369,7 +396,7 @@ impl Builder<'_> {
             Occur::Should,
             Box::new(ConstScoreQuery::new(own, OWN_NUMBER_SCORE)),
         )];
-        if let Some(q) = sequence(self.body_chars(), &normalised) {
+        if let Some(q) = sequence(self.body_chars(), &normalised, Ask::Scored) {
             clauses.push((Occur::Should, q));
         }
         if !negated {
@@ -445,6 +472,25 @@ impl Builder<'_> {
         }
         out
     }
+}
+
+/// `required`, scored with `optional` where it matches (negated: matched only, the score
+/// of an excluded document is never read).
+fn scored(required: Q, optional: Vec<Q>, negated: bool) -> Q {
+    if negated || optional.is_empty() {
+        return required;
+    }
+    Box::new(Scored::new(required, optional))
+}
+
+/// A query matching where all of `queries` (at least one) do.
+fn all(mut queries: Vec<Q>) -> Q {
+    if queries.len() == 1 {
+        return queries.remove(0);
+    }
+    Box::new(BooleanQuery::new(
+        queries.into_iter().map(|q| (Occur::Must, q)).collect(),
+    ))
 }
 
 /// A query matching where any of `queries` does; `None` for none.

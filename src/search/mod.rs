@@ -23,6 +23,7 @@ mod collapse;
 mod exclusion;
 pub mod export;
 mod facets;
+mod lazy;
 pub mod query;
 pub mod snippet;
 mod status;

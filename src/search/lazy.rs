@@ -1,0 +1,493 @@
+//! Two query shapes of gongwen's own, so that positions are read only where they decide
+//! something.
+//!
+//! - [`Run`]: a run of characters in a character field. Its documents are those holding all of
+//!   its character pairs (the gate: document ids only) where, for a word the segmenter knows,
+//!   the word field holds the word (jieba cut it there, so its characters stand adjacent: no
+//!   positions needed), or else where its characters stand at their relative positions (the
+//!   phrase, whose positions are read only then). A word like `人民政府` stands in almost every
+//!   document; its phrase is now checked only where the segmenter cut the text otherwise.
+//! - [`Scored`]: the documents of a required query, scored as it scores them plus, for each
+//!   optional query, that query's score where it matches too. An optional query is asked only
+//!   about the documents the required one yields (`seek_danger`), never advanced over its own
+//!   matches: tantivy's union of optional clauses advances each of them over every document
+//!   of a 4,096-document window, so a phrase of common characters was checked in almost every
+//!   document whatever the required words allowed.
+//!
+//! Both only ever move their inner scorers forward and never ask one about a document below
+//! the bound it last answered (see [`super::exclusion`] for why that matters in tantivy 0.27).
+
+use std::fmt;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, PhraseQuery, Query,
+    Scorer, TermQuery, Weight,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
+
+type Q = Box<dyn Query>;
+
+/// A scorer asked, in increasing order, whether documents match.
+struct Checker {
+    scorer: Box<dyn Scorer>,
+    /// The document it last matched, or `TERMINATED`.
+    found: DocId,
+    /// No document below this one matches (of those not yet asked about).
+    bound: DocId,
+}
+
+impl Checker {
+    /// `scorer` as `Weight::scorer_danger` left it after asking about `target`.
+    fn new(result: SeekDangerResult, scorer: Box<dyn Scorer>, target: DocId) -> Checker {
+        match result {
+            SeekDangerResult::Found => Checker {
+                scorer,
+                found: target,
+                bound: target.saturating_add(1),
+            },
+            SeekDangerResult::SeekLowerBound(bound) => Checker {
+                scorer,
+                found: TERMINATED,
+                bound,
+            },
+        }
+    }
+
+    /// A checker of `weight` in `reader`, starting at `target`.
+    fn open(
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+        target: DocId,
+        boost: Score,
+    ) -> tantivy::Result<Checker> {
+        let (result, scorer) = weight.scorer_danger(reader, target, boost)?;
+        Ok(Checker::new(result, scorer, target))
+    }
+
+    /// Whether `doc` matches; `doc` never decreases between calls.
+    fn holds(&mut self, doc: DocId) -> bool {
+        if doc == self.found {
+            return true;
+        }
+        if doc < self.bound {
+            return false;
+        }
+        match self.scorer.seek_danger(doc) {
+            SeekDangerResult::Found => {
+                self.found = doc;
+                self.bound = doc.saturating_add(1);
+                true
+            }
+            SeekDangerResult::SeekLowerBound(bound) => {
+                self.bound = bound;
+                false
+            }
+        }
+    }
+}
+
+fn does_not_match(doc: DocId) -> tantivy::TantivyError {
+    tantivy::TantivyError::InvalidArgument(format!("document {doc} does not match"))
+}
+
+/// The explanation of a scorer's score for `doc`, or an error when it does not match.
+fn explain_by_scoring(
+    mut scorer: Box<dyn Scorer>,
+    what: &'static str,
+    doc: DocId,
+) -> tantivy::Result<Explanation> {
+    if scorer.doc() > doc || scorer.seek(doc) != doc {
+        return Err(does_not_match(doc));
+    }
+    Ok(Explanation::new(what, scorer.score()))
+}
+
+/// A run of characters: see the module. Scores nothing unless built [`Run::scored`].
+pub struct Run {
+    /// Its character pairs (none: every document is a candidate).
+    gate: Vec<Term>,
+    /// Its characters (and marks) at their relative positions.
+    phrase: PhraseQuery,
+    /// The run as one word of the word field, when it is one the segmenter may cut.
+    word: Option<Term>,
+    /// Scored as the phrase scores (BM25 over the run's occurrences); then every candidate's
+    /// positions are read.
+    scored: bool,
+}
+
+impl Run {
+    /// A run matched only (score 0), through `word` where the word field holds it.
+    pub fn filter(gate: Vec<Term>, phrase: PhraseQuery, word: Option<Term>) -> Run {
+        Run {
+            gate,
+            phrase,
+            word,
+            scored: false,
+        }
+    }
+
+    /// A run scored as a phrase.
+    pub fn scored(gate: Vec<Term>, phrase: PhraseQuery) -> Run {
+        Run {
+            gate,
+            phrase,
+            word: None,
+            scored: true,
+        }
+    }
+}
+
+impl Clone for Run {
+    fn clone(&self) -> Self {
+        Run {
+            gate: self.gate.clone(),
+            phrase: self.phrase.clone(),
+            word: self.word.clone(),
+            scored: self.scored,
+        }
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "Run(gate={:?}, phrase={:?}, word={:?}, scored={})",
+            self.gate, self.phrase, self.word, self.scored
+        )
+    }
+}
+
+/// Documents holding every one of `terms` (every document for none), read without
+/// frequencies.
+fn all_of(terms: &[Term]) -> Q {
+    let term = |t: &Term| -> Q { Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) };
+    match terms {
+        [] => Box::new(AllQuery),
+        [one] => term(one),
+        _ => Box::new(BooleanQuery::new(
+            terms.iter().map(|t| (Occur::Must, term(t))).collect(),
+        )),
+    }
+}
+
+impl Query for Run {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let unscored = EnableScoring::disabled_from_schema(enable_scoring.schema());
+        let phrase_scoring = if self.scored {
+            enable_scoring
+        } else {
+            unscored
+        };
+        Ok(Box::new(RunWeight {
+            gate: all_of(&self.gate).weight(unscored)?,
+            phrase: self.phrase.weight(phrase_scoring)?,
+            word: match &self.word {
+                Some(word) => {
+                    Some(TermQuery::new(word.clone(), IndexRecordOption::Basic).weight(unscored)?)
+                }
+                None => None,
+            },
+            scored: self.scored,
+        }))
+    }
+}
+
+struct RunWeight {
+    gate: Box<dyn Weight>,
+    phrase: Box<dyn Weight>,
+    word: Option<Box<dyn Weight>>,
+    scored: bool,
+}
+
+impl RunWeight {
+    /// The run's scorer with its gate as `gate` left it, its checkers opened at `at`.
+    fn open(
+        &self,
+        reader: &SegmentReader,
+        gate: Box<dyn Scorer>,
+        at: DocId,
+        boost: Score,
+    ) -> tantivy::Result<RunScorer> {
+        let word = match &self.word {
+            Some(word) => Some(Checker::open(word.as_ref(), reader, at, 1.0)?),
+            None => None,
+        };
+        Ok(RunScorer {
+            gate,
+            phrase: Checker::open(self.phrase.as_ref(), reader, at, boost)?,
+            word,
+            scored: self.scored,
+        })
+    }
+}
+
+impl Weight for RunWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let gate = self.gate.scorer(reader, 1.0)?;
+        let first = gate.doc();
+        if first == TERMINATED {
+            return Ok(Box::new(EmptyScorer));
+        }
+        let mut run = self.open(reader, gate, first, boost)?;
+        if !run.holds(first) {
+            run.advance();
+        }
+        Ok(Box::new(run))
+    }
+
+    fn scorer_danger(
+        &self,
+        reader: &SegmentReader,
+        target: DocId,
+        boost: Score,
+    ) -> tantivy::Result<(SeekDangerResult, Box<dyn Scorer>)> {
+        let (result, gate) = self.gate.scorer_danger(reader, target, 1.0)?;
+        let at = match result {
+            SeekDangerResult::Found => target,
+            SeekDangerResult::SeekLowerBound(TERMINATED) => {
+                return Ok((
+                    SeekDangerResult::SeekLowerBound(TERMINATED),
+                    Box::new(EmptyScorer),
+                ));
+            }
+            SeekDangerResult::SeekLowerBound(bound) => bound,
+        };
+        let mut run = self.open(reader, gate, at, boost)?;
+        let result = match result {
+            SeekDangerResult::Found if run.holds(target) => SeekDangerResult::Found,
+            SeekDangerResult::Found => SeekDangerResult::SeekLowerBound(target + 1),
+            bound => bound,
+        };
+        Ok((result, Box::new(run)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_by_scoring(self.scorer(reader, 1.0)?, "run of characters", doc)
+    }
+}
+
+struct RunScorer {
+    gate: Box<dyn Scorer>,
+    phrase: Checker,
+    word: Option<Checker>,
+    scored: bool,
+}
+
+impl RunScorer {
+    /// Whether the run stands in `doc`, a document of the gate.
+    fn holds(&mut self, doc: DocId) -> bool {
+        self.word.as_mut().is_some_and(|word| word.holds(doc)) || self.phrase.holds(doc)
+    }
+}
+
+impl DocSet for RunScorer {
+    fn advance(&mut self) -> DocId {
+        loop {
+            let doc = self.gate.advance();
+            if doc == TERMINATED || self.holds(doc) {
+                return doc;
+            }
+        }
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let doc = self.gate.seek(target);
+        if doc == TERMINATED || self.holds(doc) {
+            return doc;
+        }
+        self.advance()
+    }
+
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        match self.gate.seek_danger(target) {
+            SeekDangerResult::Found if self.holds(target) => SeekDangerResult::Found,
+            SeekDangerResult::Found => SeekDangerResult::SeekLowerBound(target + 1),
+            bound => bound,
+        }
+    }
+
+    fn doc(&self) -> DocId {
+        self.gate.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.gate.size_hint()
+    }
+}
+
+impl Scorer for RunScorer {
+    fn score(&mut self) -> Score {
+        if self.scored {
+            self.phrase.scorer.score()
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A required query with optional ones scored only where it matches: see the module.
+pub struct Scored {
+    required: Q,
+    optional: Vec<Q>,
+}
+
+impl Scored {
+    pub fn new(required: Q, optional: Vec<Q>) -> Scored {
+        Scored { required, optional }
+    }
+}
+
+impl Clone for Scored {
+    fn clone(&self) -> Self {
+        Scored {
+            required: self.required.box_clone(),
+            optional: self.optional.iter().map(|q| q.box_clone()).collect(),
+        }
+    }
+}
+
+impl fmt::Debug for Scored {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "Scored(required={:?}, optional={:?})",
+            self.required, self.optional
+        )
+    }
+}
+
+impl Query for Scored {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let required = self.required.weight(enable_scoring)?;
+        // Without scores the optional queries change nothing.
+        let optional = if enable_scoring.is_scoring_enabled() {
+            self.optional
+                .iter()
+                .map(|q| q.weight(enable_scoring))
+                .collect::<tantivy::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Box::new(ScoredWeight { required, optional }))
+    }
+}
+
+struct ScoredWeight {
+    required: Box<dyn Weight>,
+    optional: Vec<Box<dyn Weight>>,
+}
+
+impl ScoredWeight {
+    fn open(
+        &self,
+        reader: &SegmentReader,
+        required: Box<dyn Scorer>,
+        at: DocId,
+        boost: Score,
+    ) -> tantivy::Result<Box<dyn Scorer>> {
+        if self.optional.is_empty() {
+            return Ok(required);
+        }
+        let optional = if at == TERMINATED {
+            Vec::new()
+        } else {
+            self.optional
+                .iter()
+                .map(|weight| Checker::open(weight.as_ref(), reader, at, boost))
+                .collect::<tantivy::Result<Vec<_>>>()?
+        };
+        Ok(Box::new(ScoredScorer {
+            required,
+            optional,
+            cached: None,
+        }))
+    }
+}
+
+impl Weight for ScoredWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let required = self.required.scorer(reader, boost)?;
+        let at = required.doc();
+        self.open(reader, required, at, boost)
+    }
+
+    fn scorer_danger(
+        &self,
+        reader: &SegmentReader,
+        target: DocId,
+        boost: Score,
+    ) -> tantivy::Result<(SeekDangerResult, Box<dyn Scorer>)> {
+        let (result, required) = self.required.scorer_danger(reader, target, boost)?;
+        let at = match result {
+            SeekDangerResult::Found => target,
+            SeekDangerResult::SeekLowerBound(bound) => bound,
+        };
+        Ok((result, self.open(reader, required, at, boost)?))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_by_scoring(
+            self.scorer(reader, 1.0)?,
+            "required and optional clauses",
+            doc,
+        )
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        self.required.count(reader)
+    }
+}
+
+struct ScoredScorer {
+    required: Box<dyn Scorer>,
+    optional: Vec<Checker>,
+    /// The score of the document last scored.
+    cached: Option<(DocId, Score)>,
+}
+
+impl DocSet for ScoredScorer {
+    fn advance(&mut self) -> DocId {
+        self.required.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.required.seek(target)
+    }
+
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        self.required.seek_danger(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.required.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.required.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.required.cost()
+    }
+}
+
+impl Scorer for ScoredScorer {
+    fn score(&mut self) -> Score {
+        let doc = self.required.doc();
+        if let Some((cached, score)) = self.cached
+            && cached == doc
+        {
+            return score;
+        }
+        let mut score = self.required.score();
+        for optional in &mut self.optional {
+            if optional.holds(doc) {
+                score += optional.scorer.score();
+            }
+        }
+        self.cached = Some((doc, score));
+        score
+    }
+}
