@@ -6,13 +6,16 @@ pub mod facet_names;
 mod live;
 pub mod relations;
 pub mod schema;
+mod stored;
 
 pub use facet_names::FacetNames;
 pub use live::LiveIndex;
+pub use stored::StoredValues;
 
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
+use tantivy::directory::OwnedBytes;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -73,6 +76,7 @@ pub struct SearchIndex {
     analyzed: analysis::Meter,
     facet_names: FacetNames,
     relations: relations::RelationsCache,
+    stores: stored::StoreReaders,
     _held: Lock,
 }
 
@@ -167,6 +171,7 @@ impl SearchIndex {
             analyzed,
             facet_names: FacetNames::default(),
             relations: relations::RelationsCache::default(),
+            stores: stored::StoreReaders::default(),
             _held: held,
         })
     }
@@ -193,7 +198,9 @@ impl SearchIndex {
     /// Makes committed changes visible to searches.
     pub fn reload(&self) -> Result<(), IndexError> {
         self.reader.reload()?;
-        self.facet_names.retain_segments_of(&self.reader.searcher());
+        let searcher = self.reader.searcher();
+        self.facet_names.retain_segments_of(&searcher);
+        self.stores.retain_segments_of(&searcher);
         Ok(())
     }
 
@@ -294,14 +301,22 @@ impl SearchIndex {
         serde_json::from_value(value).map_err(corrupt)
     }
 
-    /// What a hit shows of a stored document: its metadata (any type that reads the fields
-    /// it needs from the document's JSON) and its text.
-    pub fn stored_hit<'a, T: serde::Deserialize<'a>>(
+    /// What a hit shows of the document at `address`: its metadata (any type that reads the
+    /// fields it needs from the document's JSON) and the bytes of its text, UTF-8 unchecked
+    /// (a snippet checks the window it shows).
+    pub fn stored_hit<T: serde::de::DeserializeOwned>(
         &self,
-        stored: &'a TantivyDocument,
-    ) -> Result<(T, &'a str), IndexError> {
-        let (json, text) = self.stored_parts(stored)?;
-        let meta = serde_json::from_str(json).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+        searcher: &tantivy::Searcher,
+        address: tantivy::DocAddress,
+    ) -> Result<(T, OwnedBytes), IndexError> {
+        let values = self.stores.values(searcher, address)?;
+        let json = values
+            .text(self.fields.document)
+            .ok_or_else(|| IndexError::Corrupt("no document field".into()))?;
+        let meta = serde_json::from_slice(json).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+        let text = values
+            .into_text(self.fields.text)
+            .ok_or_else(|| IndexError::Corrupt("no text field".into()))?;
         Ok((meta, text))
     }
 

@@ -35,7 +35,7 @@ use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue}
 use tantivy::collector::{Count, MultiCollector, MultiFruit, TopDocs};
 use tantivy::query::Query;
 use tantivy::schema::Field;
-use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, TantivyDocument};
+use tantivy::{DocAddress, DocId, Order, Score, SegmentReader};
 use utoipa::ToSchema;
 
 use crate::index::relations::{Relations, Status, StatusBy, segment_of};
@@ -385,23 +385,24 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResp
     }
     facets.year.sort_by(|a, b| a.value.cmp(&b.value));
     let patterns = snippet::Patterns::new(&built.highlights);
+    let mut matcher = snippet::Matcher::new(&patterns, fields.body_chars);
     let hits = if request.limit == 0 {
         Vec::new()
     } else {
         ranked
             .into_iter()
             .map(|(score, address)| {
-                let stored: TantivyDocument = searcher.doc(address)?;
-                let (meta, text): (HitMeta, &str) = index.stored_hit(&stored)?;
-                let matches =
-                    snippet::match_positions(&searcher, address, fields.body_chars, &patterns)?;
+                let (meta, text): (HitMeta, _) = index.stored_hit(&searcher, address)?;
+                let matches = matcher.positions(&searcher, address)?;
                 let summary = relations
                     .summary(segment_of(&searcher, address), address.doc_id)
                     .ok_or_else(|| {
                         IndexError::Corrupt(format!("document {} has no relations", meta.id))
                     })?;
                 Ok(Hit {
-                    snippet: snippet::snippet(text, &matches, &patterns),
+                    snippet: snippet::snippet(&text, &matches, &patterns).map_err(|e| {
+                        IndexError::Corrupt(format!("the text of {}: {e}", meta.id))
+                    })?,
                     id: meta.id,
                     title: meta.title,
                     issuers: meta.issuers,

@@ -2,8 +2,8 @@
 //! HTML-escaped.
 //!
 //! Where the terms matched comes from the index, not from the text: the character field
-//! keeps each character's position, which is its index in the text, so [`match_positions`]
-//! reads the first positions of each term in the hit and the window is cut out of the text
+//! keeps each character's position, which is its index in the text, so [`Matcher`]
+//! reads the first positions of each term in the hit ([`Matcher`]) and the window is cut out of the text
 //! around them; only those few hundred characters are folded and looked through. A hit
 //! costs the same however long its document.
 //!
@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use tantivy::postings::Postings;
+use tantivy::postings::{Postings, TermInfo};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
@@ -33,70 +33,104 @@ const MAX_TERM_TOKENS: usize = 32;
 /// Positions of one term read, at most: the snippet comes from the first matches.
 const MAX_MATCHES_PER_TERM: usize = 64;
 
-/// Where `patterns` occur in the document at `address`, as (character position, pattern
-/// index) pairs sorted by position, read from `field` (a character field with positions). A
-/// term of several tokens occurs where all of them stand at their relative positions.
-pub fn match_positions(
-    searcher: &Searcher,
-    address: DocAddress,
+/// Where the patterns of a query occur in its hits, read from a character field with
+/// positions: each token's term looked up once per segment, its positions read at most once
+/// per hit, the rarest first, and a pattern's other tokens only while it can still match.
+pub struct Matcher<'p> {
+    patterns: &'p Patterns,
     field: Field,
-    patterns: &Patterns,
-) -> tantivy::Result<Vec<(usize, usize)>> {
-    let inverted = searcher
-        .segment_reader(address.segment_ord)
-        .inverted_index(field)?;
-    // Each token's positions read once, whichever terms share it.
-    let mut read: HashMap<&str, Vec<u32>> = HashMap::new();
-    let mut found = Vec::new();
-    for (index, pattern) in patterns.0.iter().enumerate() {
-        let mut starts: Option<Vec<u32>> = None;
-        for token in &pattern.sequence {
-            let positions = match read.entry(token.text.as_str()) {
-                Entry::Occupied(known) => known.into_mut(),
-                Entry::Vacant(slot) => {
-                    let term = Term::from_field_text(field, &token.text);
-                    let mut positions = Vec::new();
-                    if let Some(mut postings) =
-                        inverted.read_postings(&term, IndexRecordOption::WithFreqsAndPositions)?
-                        && postings.seek(address.doc_id) == address.doc_id
-                    {
-                        postings.positions(&mut positions);
-                    }
-                    slot.insert(positions)
-                }
-            };
-            let offset = (token.position - pattern.sequence[0].position) as u32;
-            let here = positions.iter().filter_map(|p| p.checked_sub(offset));
-            starts = Some(match starts {
-                None => here.collect(),
-                Some(previous) => {
-                    let here: Vec<u32> = here.collect();
-                    previous
-                        .into_iter()
-                        .filter(|p| here.binary_search(p).is_ok())
-                        .collect()
-                }
-            });
-            if starts.as_ref().is_some_and(Vec::is_empty) {
-                break;
-            }
-        }
-        found.extend(
-            starts
-                .unwrap_or_default()
-                .into_iter()
-                .take(MAX_MATCHES_PER_TERM)
-                .map(|p| (p as usize, index)),
-        );
-    }
-    found.sort_unstable();
-    Ok(found)
+    /// Per segment, each token's term, where the segment has it.
+    terms: HashMap<u32, Vec<Option<TermInfo>>>,
 }
 
-/// The byte offset of the `n`-th character of `text` (its length when it has fewer): whole
-/// blocks of bytes are skipped by counting the bytes that start a character.
-fn byte_of_char(text: &str, n: usize) -> usize {
-    let bytes = text.as_bytes();
+impl<'p> Matcher<'p> {
+    pub fn new(patterns: &'p Patterns, field: Field) -> Matcher<'p> {
+        Matcher {
+            patterns,
+            field,
+            terms: HashMap::new(),
+        }
+    }
+
+    /// Where the patterns occur in the document at `address`, as (character position,
+    /// pattern index) pairs sorted by position, at most [`MAX_MATCHES_PER_TERM`] per pattern
+    /// (the first ones). A pattern of several tokens occurs where all of them stand at their
+    /// relative positions.
+    pub fn positions(
+        &mut self,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> tantivy::Result<Vec<(usize, usize)>> {
+        let inverted = searcher
+            .segment_reader(address.segment_ord)
+            .inverted_index(self.field)?;
+        let terms = match self.terms.entry(address.segment_ord) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                let infos = self
+                    .patterns
+                    .tokens
+                    .iter()
+                    .map(|token| inverted.get_term_info(&Term::from_field_text(self.field, token)))
+                    .collect::<std::io::Result<Vec<_>>>()?;
+                slot.insert(infos)
+            }
+        };
+        let mut read: Vec<Option<Vec<u32>>> = vec![None; terms.len()];
+        let mut found = Vec::new();
+        for (index, pattern) in self.patterns.patterns.iter().enumerate() {
+            let mut order: Vec<&(usize, u32)> = pattern.tokens.iter().collect();
+            order.sort_by_key(|(token, _)| terms[*token].as_ref().map_or(0, |info| info.doc_freq));
+            let mut starts: Option<Vec<u32>> = None;
+            for &&(token, offset) in &order {
+                if read[token].is_none() {
+                    let mut positions = Vec::new();
+                    if let Some(info) = &terms[token] {
+                        let mut postings = inverted.read_postings_from_terminfo(
+                            info,
+                            IndexRecordOption::WithFreqsAndPositions,
+                        )?;
+                        if postings.seek(address.doc_id) == address.doc_id {
+                            postings.positions(&mut positions);
+                        }
+                    }
+                    read[token] = Some(positions);
+                }
+                let positions = read[token].as_deref().unwrap_or_default();
+                let here = starts.take().map_or_else(
+                    || {
+                        positions
+                            .iter()
+                            .filter_map(|p| p.checked_sub(offset))
+                            .collect()
+                    },
+                    |mut candidates: Vec<u32>| {
+                        candidates.retain(|s| positions.binary_search(&(s + offset)).is_ok());
+                        candidates
+                    },
+                );
+                let none = here.is_empty();
+                starts = Some(here);
+                if none {
+                    break;
+                }
+            }
+            found.extend(
+                starts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .take(MAX_MATCHES_PER_TERM)
+                    .map(|p| (p as usize, index)),
+            );
+        }
+        found.sort_unstable();
+        Ok(found)
+    }
+}
+
+/// The byte offset of the `n`-th character of the UTF-8 `bytes` (their length when they have
+/// fewer): whole blocks of bytes are skipped by counting the bytes that start a character.
+fn byte_of_char(bytes: &[u8], n: usize) -> usize {
     let starts_char = |b: &u8| (*b as i8) >= -0x40;
     let mut seen = 0;
     let mut at = 0;
@@ -119,19 +153,19 @@ fn byte_of_char(text: &str, n: usize) -> usize {
     bytes.len()
 }
 
-/// A snippet of `text`: the window that holds the most distinct terms among those starting a
-/// little before one of `matches` (as [`match_positions`] gives them; the start of the text
-/// when there are none), with every occurrence of `terms` in it marked.
-pub fn snippet(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
+/// A snippet of `text` (UTF-8 bytes, checked only in the window shown): the window that holds
+/// the most distinct terms among those starting a little before one of `matches` (as
+/// [`Matcher::positions`] gives them; the start of the text when there are none), with every
+/// occurrence of `terms` in it marked.
+pub fn snippet(
+    text: &[u8],
+    matches: &[(usize, usize)],
+    patterns: &Patterns,
+) -> Result<String, std::str::Utf8Error> {
     let start = byte_of_char(text, window_start(matches));
     let end = start + byte_of_char(&text[start..], WINDOW_CHARS);
-    marked(
-        &text[start..end],
-        start > 0,
-        end < text.len(),
-        patterns,
-        false,
-    )
+    let window = std::str::from_utf8(&text[start..end])?;
+    Ok(marked(window, start > 0, end < text.len(), patterns, false))
 }
 
 /// The whole of `text` with every occurrence of `patterns` marked, the rest escaped and its
@@ -155,7 +189,7 @@ fn marked(
         .map(|c| fold::fold_char(fold::simplify_char(c)))
         .collect();
     let offsets = analysis::char_offsets(window);
-    let patterns = &patterns.0;
+    let patterns = &patterns.patterns;
     let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
     for (index, pattern) in patterns.iter().enumerate() {
         if let Some(lead) = pattern.units[0].text.chars().next() {
@@ -204,50 +238,60 @@ fn window_start(matches: &[(usize, usize)]) -> usize {
 }
 
 /// A term as the snippet looks for it: its units, and the tokens of its sequence in the
-/// character field (see [`analysis::sequence`]).
+/// character field (see [`analysis::sequence`]) as (token index, offset from the first).
 struct Pattern {
     units: Vec<Analyzed>,
-    sequence: Vec<Analyzed>,
+    tokens: Vec<(usize, u32)>,
 }
 
-/// The terms a query's snippets mark, prepared once per query.
-pub struct Patterns(Vec<Pattern>);
+/// The terms a query's snippets mark, prepared once per query: the patterns and the distinct
+/// tokens of their sequences.
+pub struct Patterns {
+    patterns: Vec<Pattern>,
+    tokens: Vec<String>,
+}
 
 impl Patterns {
+    /// Each distinct term, at most [`MAX_TERMS`] of them, each cut to [`MAX_TERM_TOKENS`]
+    /// character tokens.
     pub fn new(terms: &[String]) -> Patterns {
-        Patterns(patterns(terms))
-    }
-}
-
-/// Each distinct term, at most [`MAX_TERMS`] of them, each cut to [`MAX_TERM_TOKENS`]
-/// character tokens.
-fn patterns(terms: &[String]) -> Vec<Pattern> {
-    let mut patterns: Vec<Pattern> = Vec::new();
-    for term in terms {
-        let folded = fold::fold_for_search(term);
-        let mut units = analysis::chars(&folded);
-        let cut = units.get(MAX_TERM_TOKENS).map(|u| u.position);
-        units.truncate(MAX_TERM_TOKENS);
-        let kept: String = match cut {
-            Some(cut) => folded.chars().take(cut).collect(),
-            None => folded,
-        };
-        let sequence = analysis::sequence(&kept);
-        let seen = patterns.iter().any(|p| {
-            p.sequence.len() == sequence.len()
-                && p.sequence.iter().zip(&sequence).all(|(a, b)| {
-                    a.text == b.text
-                        && a.position - p.sequence[0].position == b.position - sequence[0].position
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let mut tokens: Vec<String> = Vec::new();
+        for term in terms {
+            let folded = fold::fold_for_search(term);
+            let mut units = analysis::chars(&folded);
+            let cut = units.get(MAX_TERM_TOKENS).map(|u| u.position);
+            units.truncate(MAX_TERM_TOKENS);
+            let kept: String = match cut {
+                Some(cut) => folded.chars().take(cut).collect(),
+                None => folded,
+            };
+            let sequence = analysis::sequence(&kept);
+            let Some(first) = sequence.first().map(|t| t.position) else {
+                continue;
+            };
+            let ids: Vec<(usize, u32)> = sequence
+                .iter()
+                .map(|t| {
+                    let id = tokens
+                        .iter()
+                        .position(|known| *known == t.text)
+                        .unwrap_or_else(|| {
+                            tokens.push(t.text.clone());
+                            tokens.len() - 1
+                        });
+                    (id, (t.position - first) as u32)
                 })
-        });
-        if !units.is_empty() && !seen {
-            patterns.push(Pattern { sequence, units });
+                .collect();
+            if !units.is_empty() && !patterns.iter().any(|p| p.tokens == ids) {
+                patterns.push(Pattern { units, tokens: ids });
+            }
+            if patterns.len() == MAX_TERMS {
+                break;
+            }
         }
-        if patterns.len() == MAX_TERMS {
-            break;
-        }
+        Patterns { patterns, tokens }
     }
-    patterns
 }
 
 /// Whether the token `token` (a Han character, or a Latin/digit run) stands at `folded[at..]`.
@@ -330,6 +374,10 @@ fn escape_into(out: &mut String, text: &str, keep_breaks: bool) {
 mod tests {
     use super::*;
 
+    fn snip(text: &str, matches: &[(usize, usize)], patterns: &Patterns) -> String {
+        snippet(text.as_bytes(), matches, patterns).expect("a UTF-8 window")
+    }
+
     /// The character position of `needle` in `text`, as the index would record it.
     fn at(text: &str, needle: &str) -> usize {
         let folded = fold::fold_for_search(text);
@@ -385,7 +433,7 @@ mod tests {
         let terms = ["拥军优属".to_string(), "浦府办[2010]98号".to_string()];
         let matches = [(0, 1), (at(text, "拥军优属"), 0)];
         assert_eq!(
-            snippet(text, &matches, &Patterns::new(&terms)),
+            snip(text, &matches, &Patterns::new(&terms)),
             "<mark>浦府辦〔2010〕98號</mark> 關于做好<mark>擁軍優屬</mark>工作的通知"
         );
     }
@@ -393,7 +441,7 @@ mod tests {
     #[test]
     fn the_rest_is_escaped_and_long_text_is_cut() {
         let text = format!("{}<b>通知</b>{}", "前".repeat(200), "后".repeat(200));
-        let s = snippet(
+        let s = snip(
             &text,
             &[(at(&text, "通知"), 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -406,7 +454,7 @@ mod tests {
     #[test]
     fn no_match_shows_the_beginning() {
         assert_eq!(
-            snippet("第一条 为了规范", &[], &Patterns::new(&[])),
+            snip("第一条 为了规范", &[], &Patterns::new(&[])),
             "第一条 为了规范"
         );
     }
@@ -414,7 +462,7 @@ mod tests {
     #[test]
     fn digit_runs_match_whole() {
         let text = "1989年和89年";
-        let s = snippet(
+        let s = snip(
             text,
             &[(at(text, "和") + 1, 0)],
             &Patterns::new(&["89年".to_string()]),
@@ -427,17 +475,17 @@ mod tests {
         let text = "的".repeat(2_000);
         let mut terms = vec!["的".repeat(1_000)];
         terms.extend(std::iter::repeat_n("的".to_string(), 1_000));
-        assert_eq!(patterns(&terms).len(), 2);
+        assert_eq!(Patterns::new(&terms).patterns.len(), 2);
         let many: Vec<String> = (0..100).map(|i| format!("词{i}")).collect();
-        assert_eq!(patterns(&many).len(), MAX_TERMS);
-        let s = snippet(&text, &[(0, 0)], &Patterns::new(&terms));
+        assert_eq!(Patterns::new(&many).patterns.len(), MAX_TERMS);
+        let s = snip(&text, &[(0, 0)], &Patterns::new(&terms));
         assert!(s.starts_with("<mark>") && s.ends_with('…'), "{s}");
     }
 
     #[test]
     fn a_match_deep_in_a_long_text_is_shown_around_it() {
         let text = format!("{}关于通知{}", "前".repeat(500_000), "后".repeat(500));
-        let s = snippet(
+        let s = snip(
             &text,
             &[(500_002, 0)],
             &Patterns::new(&["通知".to_string()]),
@@ -453,7 +501,7 @@ mod tests {
         let text = format!("甲{}乙丙", "前".repeat(300));
         let matches = [(0, 0), (301, 1), (302, 2)];
         let terms = ["甲".to_string(), "乙".to_string(), "丙".to_string()];
-        let s = snippet(&text, &matches, &Patterns::new(&terms));
+        let s = snip(&text, &matches, &Patterns::new(&terms));
         assert!(
             s.contains("<mark>乙</mark><mark>丙</mark>") || s.contains("<mark>乙丙</mark>"),
             "{s}"
@@ -465,9 +513,12 @@ mod tests {
         let text = format!("{}a擁軍🀄b{}", "前".repeat(300), "x".repeat(700));
         let expected: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
         for (n, &byte) in expected.iter().enumerate() {
-            assert_eq!(byte_of_char(&text, n), byte, "character {n}");
+            assert_eq!(byte_of_char(text.as_bytes(), n), byte, "character {n}");
         }
-        assert_eq!(byte_of_char(&text, expected.len()), text.len());
-        assert_eq!(byte_of_char(&text, expected.len() + 10), text.len());
+        assert_eq!(byte_of_char(text.as_bytes(), expected.len()), text.len());
+        assert_eq!(
+            byte_of_char(text.as_bytes(), expected.len() + 10),
+            text.len()
+        );
     }
 }
