@@ -4,7 +4,8 @@
 //! hits and snippets. Prints p50/p99 per class and size, then criterion's estimates on the
 //! first size, and how long the archive's relations take to build. Writes the fragment and title queries to `target/bench-data/known-items.txt`
 //! for `benches/wrk-search.lua`, and with `GONGWEN_BENCH_QUERIES_ONLY` set stops there
-//! (`benches/wrk.sh` uses that).
+//! (`benches/wrk.sh` uses that). `GONGWEN_BENCH_ROUNDS` sets how often each class's queries
+//! run for the percentiles (default: about 2,000 queries a class).
 //!
 //! `cargo bench --bench search`
 
@@ -177,7 +178,10 @@ fn latency(c: &mut Criterion) {
             started.elapsed().as_secs_f64() * 1e3
         );
         for (name, queries) in &classes {
-            let rounds = (2000 / queries.len()).max(1);
+            let rounds = std::env::var("GONGWEN_BENCH_ROUNDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or((2000 / queries.len()).max(1));
             let mut timings = Vec::new();
             for _ in 0..rounds {
                 for q in queries {

@@ -49,17 +49,26 @@ const MAX_GRAMS: usize = 16;
 
 type Q = Box<dyn Query>;
 
+/// The query of `node` and `filters`. `ranking_top`: the search ranks by this query's score
+/// alone and keeps its first `ranking_top` documents (a free-text query may then skip its
+/// costliest check where it cannot change them).
 pub fn build(
     fields: &Fields,
     node: Option<&Node>,
     filters: &Filters,
     relations: &Arc<Relations>,
+    ranking_top: Option<usize>,
 ) -> BuiltQuery {
     let mut builder = Builder {
         fields,
         relations,
         include_predecessors: filters.include_predecessors,
         highlights: Vec::new(),
+        ranking_top: match node {
+            // Filters score nothing, so a text alone is the whole score.
+            Some(Node::Text { .. }) => ranking_top,
+            _ => None,
+        },
     };
     let mut clauses: Vec<(Occur, Q)> = Vec::new();
     if let Some(node) = node {
@@ -99,6 +108,8 @@ struct Builder<'a> {
     /// `issuer:` also matches the entities the issuer succeeded.
     include_predecessors: bool,
     highlights: Vec<String>,
+    /// The first documents the ranking keeps, when the query is one free text.
+    ranking_top: Option<usize>,
 }
 
 fn term(field: Field, text: &str) -> Q {
@@ -137,8 +148,9 @@ enum Ask {
 /// `text` as a run of tokens in a character field (see [`analysis::sequence`]): a term for
 /// one token, the pair term for two adjacent ones, and for more a [`Run`]: a phrase looked
 /// for only in the documents holding all its pairs (so the positions of common characters
-/// are read in few documents); `None` when nothing in it is searchable.
-fn sequence(field: Chars, text: &str, ask: Ask) -> Option<Q> {
+/// are read in few documents), but for the pairs `implied` (those the documents asked about
+/// are known to hold); `None` when nothing in it is searchable.
+fn sequence(field: Chars, text: &str, ask: Ask, implied: &[String]) -> Option<Q> {
     let tokens = analysis::sequence(text);
     let first = tokens.first()?.position;
     let single = |field: Field, token: &str| -> Q {
@@ -167,7 +179,7 @@ fn sequence(field: Chars, text: &str, ask: Ask) -> Option<Q> {
         })
         .collect();
     let phrase = PhraseQuery::new_with_offset(terms);
-    let gate = pair_terms(field.grams, &grams);
+    let gate = pair_terms(field.grams, &grams, implied);
     Some(match ask {
         Ask::Scored => Box::new(Run::scored(gate, phrase)),
         Ask::Filter { words } => {
@@ -181,10 +193,11 @@ fn sequence(field: Chars, text: &str, ask: Ask) -> Option<Q> {
     })
 }
 
-/// The pair terms of `grams`, at most [`MAX_GRAMS`] of them.
-fn pair_terms(field: Field, grams: &[String]) -> Vec<Term> {
+/// The pair terms of `grams` but those `implied`, at most [`MAX_GRAMS`] of them.
+fn pair_terms(field: Field, grams: &[String], implied: &[String]) -> Vec<Term> {
     grams
         .iter()
+        .filter(|gram| !implied.contains(gram))
         .take(MAX_GRAMS)
         .map(|gram| Term::from_field_text(field, gram))
         .collect()
@@ -197,12 +210,11 @@ fn unscored(query: Q) -> Q {
 
 /// The words of `text` near each other: the first character of each of the first
 /// [`PROXIMITY_WORDS`] words of two or more characters, at its place in the text, as a phrase
-/// with [`PROXIMITY_SLOP`], looked for only in the documents holding those words' pairs;
-/// `None` for fewer than two such words.
+/// with [`PROXIMITY_SLOP`]; `None` for fewer than two such words. It is asked only about
+/// documents holding every word, so no pairs gate it.
 fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
     let folded = fold::fold_for_search(text);
     let mut terms: Vec<(usize, Term)> = Vec::new();
-    let mut grams: Vec<String> = Vec::new();
     let mut from = 0;
     for word in words {
         if terms.len() == PROXIMITY_WORDS {
@@ -220,11 +232,6 @@ fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
             }
             let position = folded[..at].chars().count() + first.position;
             terms.push((position, term));
-            for gram in analysis::grams(&analysis::sequence(word)) {
-                if !grams.contains(&gram) {
-                    grams.push(gram);
-                }
-            }
         }
     }
     let start = terms.first()?.0;
@@ -233,11 +240,7 @@ fn proximity(field: Chars, text: &str, words: &[String]) -> Option<Q> {
     }
     let terms = terms.into_iter().map(|(p, t)| (p - start, t)).collect();
     let phrase = PhraseQuery::new_with_offset_and_slop(terms, PROXIMITY_SLOP);
-    Some(Box::new(Run::filter(
-        pair_terms(field.grams, &grams),
-        phrase,
-        None,
-    )))
+    Some(Box::new(Run::filter(Vec::new(), phrase, None)))
 }
 
 impl Builder<'_> {
@@ -341,22 +344,26 @@ impl Builder<'_> {
             words: Some(words_field),
         };
         for word in &words {
-            required.push(sequence(chars_field, word, each_word)?);
+            required.push(sequence(chars_field, word, each_word, &[])?);
             optional.push(term(words_field, word));
             if !title_only {
                 optional.push(boosted(term(f.title, word), TITLE_BOOST));
             }
         }
-        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored) {
+        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored, &[]) {
             optional.push(boosted(q, TITLE_PHRASE_BOOST));
         }
+        let mut near = None;
         if words.len() > 1 {
-            if let Some(q) = sequence(chars_field, text, Ask::Filter { words: None }) {
+            // The pairs inside each word are held by every document asked (it holds the words).
+            let inside: Vec<String> = words
+                .iter()
+                .flat_map(|w| analysis::grams(&analysis::sequence(w)))
+                .collect();
+            if let Some(q) = sequence(chars_field, text, Ask::Filter { words: None }, &inside) {
                 optional.push(Box::new(ConstScoreQuery::new(q, EXACT_SCORE)));
             }
-            if let Some(q) = proximity(chars_field, text, &words) {
-                optional.push(Box::new(ConstScoreQuery::new(q, PROXIMITY_SCORE)));
-            }
+            near = proximity(chars_field, text, &words);
         }
         if !negated {
             if words.len() > 1 {
@@ -364,7 +371,22 @@ impl Builder<'_> {
             }
             self.highlights.extend(words);
         }
-        Some(scored(all(required), optional, negated))
+        let required = all(required);
+        if negated {
+            return Some(required);
+        }
+        let mut scored = Scored::new(required, optional);
+        if let Some(near) = near {
+            // Sloppy positions of common characters in every candidate: checked last.
+            scored = scored.with_costly(
+                Box::new(ConstScoreQuery::new(near, PROXIMITY_SCORE)),
+                PROXIMITY_SCORE,
+            );
+        }
+        if let Some(top) = self.ranking_top.take() {
+            scored = scored.ranking_first(top);
+        }
+        Some(Box::new(scored))
     }
 
     fn phrase(&mut self, text: &str, title_only: bool, negated: bool) -> Option<Q> {
@@ -374,9 +396,9 @@ impl Builder<'_> {
         } else {
             self.body_chars()
         };
-        let required = sequence(chars_field, text, Ask::Scored)?;
+        let required = sequence(chars_field, text, Ask::Scored, &[])?;
         let mut optional: Vec<Q> = Vec::new();
-        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored) {
+        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored, &[]) {
             optional.push(boosted(q, TITLE_PHRASE_BOOST));
         }
         let words_field = if title_only { f.title } else { f.body };
@@ -396,7 +418,7 @@ impl Builder<'_> {
             Occur::Should,
             Box::new(ConstScoreQuery::new(own, OWN_NUMBER_SCORE)),
         )];
-        if let Some(q) = sequence(self.body_chars(), &normalised, Ask::Scored) {
+        if let Some(q) = sequence(self.body_chars(), &normalised, Ask::Scored, &[]) {
             clauses.push((Occur::Should, q));
         }
         if !negated {

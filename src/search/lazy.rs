@@ -17,6 +17,8 @@
 //! Both only ever move their inner scorers forward and never ask one about a document below
 //! the bound it last answered (see [`super::exclusion`] for why that matters in tantivy 0.27).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 
 use tantivy::query::{
@@ -331,11 +333,38 @@ impl Scorer for RunScorer {
 pub struct Scored {
     required: Q,
     optional: Vec<Q>,
+    /// An optional query that is costly to check and adds at most its bound: see
+    /// [`Scored::with_costly`].
+    costly: Option<(Q, Score)>,
+    /// The number of best documents asked for, when the score is the whole ranking.
+    top: Option<usize>,
 }
 
 impl Scored {
     pub fn new(required: Q, optional: Vec<Q>) -> Scored {
-        Scored { required, optional }
+        Scored {
+            required,
+            optional,
+            costly: None,
+            top: None,
+        }
+    }
+
+    /// Checks `query`, which adds at most `bound` to a document's score, after all the others.
+    /// With [`Scored::ranking_first`], a document is not asked about it when the rest of its
+    /// score plus `bound` stays below the `top`-th best score seen so far in its segment: it
+    /// cannot be among the first `top` however the check came out (the score it gets then is
+    /// the rest only, still below every one of those).
+    pub fn with_costly(mut self, query: Q, bound: Score) -> Scored {
+        self.costly = Some((query, bound));
+        self
+    }
+
+    /// The score is the whole ranking of the search, which keeps its first `top` documents:
+    /// lets [`Scored::with_costly`] skip documents that cannot be among them.
+    pub fn ranking_first(mut self, top: usize) -> Scored {
+        self.top = Some(top);
+        self
     }
 }
 
@@ -344,6 +373,11 @@ impl Clone for Scored {
         Scored {
             required: self.required.box_clone(),
             optional: self.optional.iter().map(|q| q.box_clone()).collect(),
+            costly: self
+                .costly
+                .as_ref()
+                .map(|(q, bound)| (q.box_clone(), *bound)),
+            top: self.top,
         }
     }
 }
@@ -352,8 +386,8 @@ impl fmt::Debug for Scored {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "Scored(required={:?}, optional={:?})",
-            self.required, self.optional
+            "Scored(required={:?}, optional={:?}, costly={:?}, top={:?})",
+            self.required, self.optional, self.costly, self.top
         )
     }
 }
@@ -362,21 +396,32 @@ impl Query for Scored {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let required = self.required.weight(enable_scoring)?;
         // Without scores the optional queries change nothing.
-        let optional = if enable_scoring.is_scoring_enabled() {
-            self.optional
-                .iter()
-                .map(|q| q.weight(enable_scoring))
-                .collect::<tantivy::Result<Vec<_>>>()?
-        } else {
-            Vec::new()
+        if !enable_scoring.is_scoring_enabled() {
+            return Ok(required);
+        }
+        let optional = self
+            .optional
+            .iter()
+            .map(|q| q.weight(enable_scoring))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let costly = match &self.costly {
+            Some((q, bound)) => Some((q.weight(enable_scoring)?, *bound)),
+            None => None,
         };
-        Ok(Box::new(ScoredWeight { required, optional }))
+        Ok(Box::new(ScoredWeight {
+            required,
+            optional,
+            costly,
+            top: self.top,
+        }))
     }
 }
 
 struct ScoredWeight {
     required: Box<dyn Weight>,
     optional: Vec<Box<dyn Weight>>,
+    costly: Option<(Box<dyn Weight>, Score)>,
+    top: Option<usize>,
 }
 
 impl ScoredWeight {
@@ -387,20 +432,30 @@ impl ScoredWeight {
         at: DocId,
         boost: Score,
     ) -> tantivy::Result<Box<dyn Scorer>> {
-        if self.optional.is_empty() {
+        if at == TERMINATED {
             return Ok(required);
         }
-        let optional = if at == TERMINATED {
-            Vec::new()
-        } else {
-            self.optional
-                .iter()
-                .map(|weight| Checker::open(weight.as_ref(), reader, at, boost))
-                .collect::<tantivy::Result<Vec<_>>>()?
+        let optional = self
+            .optional
+            .iter()
+            .map(|weight| Checker::open(weight.as_ref(), reader, at, boost))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let costly = match &self.costly {
+            Some((weight, bound)) => Some((
+                Checker::open(weight.as_ref(), reader, at, boost)?,
+                *bound * boost,
+            )),
+            None => None,
+        };
+        let best = match (&costly, self.top) {
+            (Some(_), Some(top)) => Some(Best::new(top)),
+            _ => None,
         };
         Ok(Box::new(ScoredScorer {
             required,
             optional,
+            costly,
+            best,
             cached: None,
         }))
     }
@@ -440,9 +495,44 @@ impl Weight for ScoredWeight {
     }
 }
 
+/// The best `top` scores seen so far, the lowest first out.
+struct Best {
+    top: usize,
+    /// Scores (never negative) by their bits, which order as the scores do.
+    scores: BinaryHeap<Reverse<u32>>,
+}
+
+impl Best {
+    fn new(top: usize) -> Best {
+        Best {
+            top,
+            scores: BinaryHeap::with_capacity(top.min(1024) + 1),
+        }
+    }
+
+    /// Whether a document scoring up to `score` could be among the best `top`.
+    fn could_hold(&self, score: Score) -> bool {
+        self.scores.len() < self.top
+            || self
+                .scores
+                .peek()
+                .is_none_or(|Reverse(lowest)| score >= Score::from_bits(*lowest))
+    }
+
+    fn add(&mut self, score: Score) {
+        self.scores.push(Reverse(score.max(0.0).to_bits()));
+        if self.scores.len() > self.top {
+            self.scores.pop();
+        }
+    }
+}
+
 struct ScoredScorer {
     required: Box<dyn Scorer>,
     optional: Vec<Checker>,
+    costly: Option<(Checker, Score)>,
+    /// With a costly query and the first documents asked for: the best scores so far.
+    best: Option<Best>,
     /// The score of the document last scored.
     cached: Option<(DocId, Score)>,
 }
@@ -485,6 +575,20 @@ impl Scorer for ScoredScorer {
         for optional in &mut self.optional {
             if optional.holds(doc) {
                 score += optional.scorer.score();
+            }
+        }
+        if let Some((costly, bound)) = &mut self.costly {
+            let could = self
+                .best
+                .as_ref()
+                .is_none_or(|best| best.could_hold(score + *bound));
+            if could {
+                if costly.holds(doc) {
+                    score += costly.scorer.score();
+                }
+                if let Some(best) = &mut self.best {
+                    best.add(score);
+                }
             }
         }
         self.cached = Some((doc, score));

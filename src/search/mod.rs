@@ -385,15 +385,17 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResp
     }
     facets.year.sort_by(|a, b| a.value.cmp(&b.value));
     let patterns = snippet::Patterns::new(&built.highlights);
-    let mut matcher = snippet::Matcher::new(&patterns, fields.body_chars);
     let hits = if request.limit == 0 {
         Vec::new()
     } else {
+        let addresses: Vec<DocAddress> = ranked.iter().map(|(_, address)| *address).collect();
+        let matches =
+            snippet::Matcher::new(&patterns, fields.body_chars).positions(&searcher, &addresses)?;
         ranked
             .into_iter()
-            .map(|(score, address)| {
+            .zip(matches)
+            .map(|((score, address), matches)| {
                 let (meta, text): (HitMeta, _) = index.stored_hit(&searcher, address)?;
-                let matches = matcher.positions(&searcher, address)?;
                 let summary = relations
                     .summary(segment_of(&searcher, address), address.doc_id)
                     .ok_or_else(|| {
@@ -450,11 +452,17 @@ fn prepare(
         });
     }
     let parsed = query::parse(&request.q)?;
+    // Ranked by score alone: the page is the first `offset + limit` (at least one is kept).
+    let ranking_top = (request.sort == Sort::Relevance
+        && !request.collapse_versions
+        && std::env::var_os("NOPRUNE").is_none())
+    .then(|| request.offset.saturating_add(request.limit.max(1)));
     Ok(build::build(
         index.fields(),
         parsed.as_ref(),
         &request.filters,
         relations,
+        ranking_top,
     ))
 }
 

@@ -11,12 +11,12 @@
 //! Latin/digit run, punctuation a gap of one), so a term typed in simplified characters marks
 //! the traditional characters it matched, and `浦府办[2010]98号` marks `浦府辦〔2010〕98號`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
-use tantivy::postings::{Postings, TermInfo};
+use tantivy::index::InvertedIndexReader;
+use tantivy::postings::{Postings, SegmentPostings, TermInfo};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocSet, Searcher, Term};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentReader, Term};
 
 use crate::analysis::{self, Analyzed};
 use crate::lang::fold;
@@ -34,81 +34,129 @@ const MAX_TERM_TOKENS: usize = 32;
 const MAX_MATCHES_PER_TERM: usize = 64;
 
 /// Where the patterns of a query occur in its hits, read from a character field with
-/// positions: each token's term looked up once per segment, its positions read at most once
-/// per hit, the rarest first, and a pattern's other tokens only while it can still match.
+/// positions. The hits are visited segment by segment in document order, so each token's
+/// postings are opened once per segment and only move forward; in a hit, a token's positions
+/// are read at most once, a pattern's rarest token first, and its other tokens only while the
+/// pattern can still match.
 pub struct Matcher<'p> {
     patterns: &'p Patterns,
     field: Field,
-    /// Per segment, each token's term, where the segment has it.
-    terms: HashMap<u32, Vec<Option<TermInfo>>>,
 }
 
 impl<'p> Matcher<'p> {
     pub fn new(patterns: &'p Patterns, field: Field) -> Matcher<'p> {
-        Matcher {
-            patterns,
-            field,
-            terms: HashMap::new(),
-        }
+        Matcher { patterns, field }
     }
 
-    /// Where the patterns occur in the document at `address`, as (character position,
-    /// pattern index) pairs sorted by position, at most [`MAX_MATCHES_PER_TERM`] per pattern
-    /// (the first ones). A pattern of several tokens occurs where all of them stand at their
-    /// relative positions.
+    /// For each of `hits`, in their order, where the patterns occur in it: (character
+    /// position, pattern index) pairs sorted by position, at most [`MAX_MATCHES_PER_TERM`]
+    /// per pattern (the first ones). A pattern of several tokens occurs where all of them
+    /// stand at their relative positions.
     pub fn positions(
-        &mut self,
+        &self,
         searcher: &Searcher,
-        address: DocAddress,
-    ) -> tantivy::Result<Vec<(usize, usize)>> {
-        let inverted = searcher
-            .segment_reader(address.segment_ord)
-            .inverted_index(self.field)?;
-        let terms = match self.terms.entry(address.segment_ord) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(slot) => {
-                let infos = self
-                    .patterns
-                    .tokens
-                    .iter()
-                    .map(|token| inverted.get_term_info(&Term::from_field_text(self.field, token)))
-                    .collect::<std::io::Result<Vec<_>>>()?;
-                slot.insert(infos)
-            }
+        hits: &[DocAddress],
+    ) -> tantivy::Result<Vec<Vec<(usize, usize)>>> {
+        let mut order: Vec<usize> = (0..hits.len()).collect();
+        order.sort_by_key(|&i| hits[i]);
+        let mut out = vec![Vec::new(); hits.len()];
+        let mut segment: Option<(u32, InSegment)> = None;
+        for i in order {
+            let address = hits[i];
+            let reading = match &mut segment {
+                Some((ord, reading)) if *ord == address.segment_ord => reading,
+                _ => {
+                    let reading = self.in_segment(searcher.segment_reader(address.segment_ord))?;
+                    &mut segment.insert((address.segment_ord, reading)).1
+                }
+            };
+            out[i] = reading.matches(self.patterns, address.doc_id)?;
+        }
+        Ok(out)
+    }
+
+    fn in_segment(&self, reader: &SegmentReader) -> tantivy::Result<InSegment> {
+        let inverted = reader.inverted_index(self.field)?;
+        let terms = self
+            .patterns
+            .tokens
+            .iter()
+            .map(|token| inverted.get_term_info(&Term::from_field_text(self.field, token)))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let frequency = |token: usize| terms[token].as_ref().map_or(0, |info| info.doc_freq);
+        let orders = self
+            .patterns
+            .patterns
+            .iter()
+            .map(|pattern| {
+                let mut order = pattern.tokens.clone();
+                order.sort_by_key(|&(token, _)| frequency(token));
+                order
+            })
+            .collect();
+        let postings = (0..terms.len()).map(|_| None).collect();
+        Ok(InSegment {
+            inverted,
+            terms,
+            orders,
+            postings,
+        })
+    }
+}
+
+/// A matcher's reading of one segment.
+struct InSegment {
+    inverted: Arc<InvertedIndexReader>,
+    /// Each token's term, where the segment has it.
+    terms: Vec<Option<TermInfo>>,
+    /// Each pattern's (token, offset) pairs, the rarest token first.
+    orders: Vec<Vec<(usize, u32)>>,
+    /// Each token's postings, once opened.
+    postings: Vec<Option<SegmentPostings>>,
+}
+
+impl InSegment {
+    /// The positions of `token` in `doc` (documents asked about never decrease).
+    fn read(&mut self, token: usize, doc: DocId) -> tantivy::Result<Vec<u32>> {
+        let mut positions = Vec::new();
+        let Some(info) = &self.terms[token] else {
+            return Ok(positions);
         };
-        let mut read: Vec<Option<Vec<u32>>> = vec![None; terms.len()];
+        let postings = match &mut self.postings[token] {
+            Some(postings) => postings,
+            slot => slot.insert(
+                self.inverted
+                    .read_postings_from_terminfo(info, IndexRecordOption::WithFreqsAndPositions)?,
+            ),
+        };
+        if postings.doc() <= doc && postings.seek(doc) == doc {
+            postings.positions(&mut positions);
+        }
+        Ok(positions)
+    }
+
+    /// Where `patterns` occur in `doc`.
+    fn matches(&mut self, patterns: &Patterns, doc: DocId) -> tantivy::Result<Vec<(usize, usize)>> {
+        let mut read: Vec<Option<Vec<u32>>> = vec![None; self.terms.len()];
         let mut found = Vec::new();
-        for (index, pattern) in self.patterns.patterns.iter().enumerate() {
-            let mut order: Vec<&(usize, u32)> = pattern.tokens.iter().collect();
-            order.sort_by_key(|(token, _)| terms[*token].as_ref().map_or(0, |info| info.doc_freq));
+        for index in 0..patterns.patterns.len() {
             let mut starts: Option<Vec<u32>> = None;
-            for &&(token, offset) in &order {
+            for at in 0..self.orders[index].len() {
+                let (token, offset) = self.orders[index][at];
                 if read[token].is_none() {
-                    let mut positions = Vec::new();
-                    if let Some(info) = &terms[token] {
-                        let mut postings = inverted.read_postings_from_terminfo(
-                            info,
-                            IndexRecordOption::WithFreqsAndPositions,
-                        )?;
-                        if postings.seek(address.doc_id) == address.doc_id {
-                            postings.positions(&mut positions);
-                        }
-                    }
-                    read[token] = Some(positions);
+                    read[token] = Some(self.read(token, doc)?);
                 }
                 let positions = read[token].as_deref().unwrap_or_default();
-                let here = starts.take().map_or_else(
-                    || {
-                        positions
-                            .iter()
-                            .filter_map(|p| p.checked_sub(offset))
-                            .collect()
-                    },
-                    |mut candidates: Vec<u32>| {
+                let here = match starts.take() {
+                    None => positions
+                        .iter()
+                        .filter_map(|p| p.checked_sub(offset))
+                        .collect(),
+                    Some(mut candidates) => {
                         candidates.retain(|s| positions.binary_search(&(s + offset)).is_ok());
                         candidates
-                    },
-                );
+                    }
+                };
                 let none = here.is_empty();
                 starts = Some(here);
                 if none {
@@ -129,19 +177,20 @@ impl<'p> Matcher<'p> {
 }
 
 /// The byte offset of the `n`-th character of the UTF-8 `bytes` (their length when they have
-/// fewer): whole blocks of bytes are skipped by counting the bytes that start a character.
+/// fewer): whole blocks are skipped by counting their characters (SIMD), the last one walked.
 fn byte_of_char(bytes: &[u8], n: usize) -> usize {
-    let starts_char = |b: &u8| (*b as i8) >= -0x40;
+    const BLOCK: usize = 1024;
     let mut seen = 0;
     let mut at = 0;
-    for block in bytes.chunks(256) {
-        let here = block.iter().filter(|b| starts_char(b)).count();
+    for block in bytes.chunks(BLOCK) {
+        let here = bytecount::num_chars(block);
         if seen + here > n {
             break;
         }
         seen += here;
         at += block.len();
     }
+    let starts_char = |b: &u8| (*b as i8) >= -0x40;
     for (i, b) in bytes[at..].iter().enumerate() {
         if starts_char(b) {
             if seen == n {
@@ -189,17 +238,12 @@ fn marked(
         .map(|c| fold::fold_char(fold::simplify_char(c)))
         .collect();
     let offsets = analysis::char_offsets(window);
-    let patterns = &patterns.patterns;
-    let mut by_lead: HashMap<char, Vec<usize>> = HashMap::new();
-    for (index, pattern) in patterns.iter().enumerate() {
-        if let Some(lead) = pattern.units[0].text.chars().next() {
-            by_lead.entry(lead).or_default().push(index);
-        }
-    }
+    let leads = &patterns.leads;
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (at, c) in folded.iter().enumerate() {
-        for &index in by_lead.get(c).into_iter().flatten() {
-            if let Some(end) = occurs_at(&folded, at, &patterns[index].units) {
+        let first = leads.partition_point(|(lead, _)| lead < c);
+        for &(_, index) in leads[first..].iter().take_while(|(lead, _)| lead == c) {
+            if let Some(end) = occurs_at(&folded, at, &patterns.patterns[index].units) {
                 spans.push((offsets[at], offsets[end]));
             }
         }
@@ -249,6 +293,8 @@ struct Pattern {
 pub struct Patterns {
     patterns: Vec<Pattern>,
     tokens: Vec<String>,
+    /// Each pattern's first character and its index, sorted: where marking looks patterns up.
+    leads: Vec<(char, usize)>,
 }
 
 impl Patterns {
@@ -290,7 +336,17 @@ impl Patterns {
                 break;
             }
         }
-        Patterns { patterns, tokens }
+        let mut leads: Vec<(char, usize)> = patterns
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| Some((p.units[0].text.chars().next()?, index)))
+            .collect();
+        leads.sort_unstable();
+        Patterns {
+            patterns,
+            tokens,
+            leads,
+        }
     }
 }
 
