@@ -595,3 +595,184 @@ impl Scorer for ScoredScorer {
         score
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::{DocSetCollector, TopDocs};
+    use tantivy::query::{BoostQuery, ConstScoreQuery};
+    use tantivy::schema::{Field, STRING, Schema, TEXT};
+    use tantivy::{DocAddress, Index, IndexWriter, Searcher, TantivyDocument};
+
+    const UNITS: &[&str] = &["a", "b", "c", "d", "e"];
+
+    /// Test fields: `units` (tokens with positions), `pairs` (each two adjacent units) and
+    /// `words` (some of the runs of three units the text holds, as a segmenter might cut).
+    struct Fixture {
+        searcher: Searcher,
+        units: Field,
+        pairs: Field,
+        words: Field,
+    }
+
+    /// Random texts over a few units, in several segments.
+    fn fixture(seed: u64) -> Fixture {
+        let mut builder = Schema::builder();
+        let units = builder.add_text_field("units", TEXT);
+        let pairs = builder.add_text_field("pairs", TEXT);
+        let words = builder.add_text_field("words", STRING);
+        let index = Index::create_in_ram(builder.build());
+        let mut writer: IndexWriter = index.writer(15_000_000).expect("writer");
+        let mut state = seed;
+        let mut next = |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % bound
+        };
+        for segment in 0..3 {
+            for _ in 0..(60 + 20 * segment) {
+                let len = 3 + next(25) as usize;
+                let text: Vec<&str> = (0..len)
+                    .map(|_| UNITS[next(UNITS.len() as u64) as usize])
+                    .collect();
+                let mut doc = TantivyDocument::default();
+                doc.add_text(units, text.join(" "));
+                doc.add_text(
+                    pairs,
+                    text.windows(2)
+                        .map(|p| p.concat())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                for run in text.windows(3) {
+                    if next(2) == 0 {
+                        doc.add_text(words, run.concat());
+                    }
+                }
+                writer.add_document(doc).expect("add");
+            }
+            writer.commit().expect("commit");
+        }
+        let searcher = index.reader().expect("reader").searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        Fixture {
+            searcher,
+            units,
+            pairs,
+            words,
+        }
+    }
+
+    fn phrase(field: Field, run: &[&str]) -> PhraseQuery {
+        PhraseQuery::new(
+            run.iter()
+                .map(|u| Term::from_field_text(field, u))
+                .collect(),
+        )
+    }
+
+    fn docs(searcher: &Searcher, query: &dyn Query) -> Vec<DocAddress> {
+        let mut found: Vec<DocAddress> = searcher
+            .search(query, &DocSetCollector)
+            .expect("search")
+            .into_iter()
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn top(searcher: &Searcher, query: &dyn Query, k: usize) -> Vec<(Score, DocAddress)> {
+        searcher
+            .search(query, &TopDocs::with_limit(k).order_by_score())
+            .expect("search")
+    }
+
+    /// Every run of three units.
+    fn runs() -> Vec<[&'static str; 3]> {
+        let mut out = Vec::new();
+        for a in UNITS {
+            for b in UNITS {
+                for c in UNITS {
+                    out.push([*a, *b, *c]);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_run_matches_what_its_phrase_matches_required_or_optional() {
+        let f = fixture(3);
+        for run in runs() {
+            let gate = |f: &Fixture| -> Vec<Term> {
+                run.windows(2)
+                    .map(|p| Term::from_field_text(f.pairs, &p.concat()))
+                    .collect()
+            };
+            let word = Term::from_field_text(f.words, &run.concat());
+            let plain = phrase(f.units, &run);
+            let expected = docs(&f.searcher, &plain);
+            for candidate in [
+                Run::filter(gate(&f), phrase(f.units, &run), Some(word.clone())),
+                Run::filter(gate(&f), phrase(f.units, &run), None),
+                Run::filter(Vec::new(), phrase(f.units, &run), Some(word.clone())),
+                Run::scored(gate(&f), phrase(f.units, &run)),
+            ] {
+                assert_eq!(
+                    docs(&f.searcher, &candidate),
+                    expected,
+                    "{run:?} {candidate:?}"
+                );
+                // As an optional query, asked about every document in turn.
+                let all = |optional: Q| {
+                    let q = Scored::new(Box::new(AllQuery), vec![optional]);
+                    let mut scored = top(&f.searcher, &q, 1_000);
+                    scored.sort_by_key(|(_, address)| *address);
+                    scored
+                };
+                let one = |q: Q| -> Q { Box::new(ConstScoreQuery::new(q, 1.0)) };
+                assert_eq!(
+                    all(one(Box::new(candidate.clone()))),
+                    all(one(Box::new(plain.clone()))),
+                    "{run:?} optional"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_the_costly_check_never_changes_the_first_documents() {
+        for seed in 1..6 {
+            let f = fixture(seed);
+            let term = |unit: &str| -> Q {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.units, unit),
+                    IndexRecordOption::WithFreqs,
+                ))
+            };
+            let scored = || {
+                Scored::new(
+                    term("a"),
+                    vec![term("b"), Box::new(BoostQuery::new(term("c"), 3.0))],
+                )
+                .with_costly(
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(phrase(f.units, &["d", "e"])),
+                        2.0,
+                    )),
+                    2.0,
+                )
+            };
+            let mut pruned_some = false;
+            for k in [1, 2, 3, 5, 10, 20] {
+                let whole = top(&f.searcher, &scored(), k);
+                let pruned = top(&f.searcher, &scored().ranking_first(k), k);
+                assert_eq!(pruned, whole, "seed {seed}, first {k}");
+                let every = top(&f.searcher, &scored().ranking_first(k), 1_000);
+                pruned_some |= every != top(&f.searcher, &scored(), 1_000);
+            }
+            assert!(pruned_some, "seed {seed}: the check was never skipped");
+        }
+    }
+}

@@ -140,36 +140,36 @@ impl InSegment {
         let mut read: Vec<Option<Vec<u32>>> = vec![None; self.terms.len()];
         let mut found = Vec::new();
         for index in 0..patterns.patterns.len() {
-            let mut starts: Option<Vec<u32>> = None;
+            // Every token's positions, the rarest first; none at all: the pattern is absent.
+            let mut absent = false;
             for at in 0..self.orders[index].len() {
-                let (token, offset) = self.orders[index][at];
+                let token = self.orders[index][at].0;
                 if read[token].is_none() {
                     read[token] = Some(self.read(token, doc)?);
                 }
-                let positions = read[token].as_deref().unwrap_or_default();
-                let here = match starts.take() {
-                    None => positions
-                        .iter()
-                        .filter_map(|p| p.checked_sub(offset))
-                        .collect(),
-                    Some(mut candidates) => {
-                        candidates.retain(|s| positions.binary_search(&(s + offset)).is_ok());
-                        candidates
-                    }
-                };
-                let none = here.is_empty();
-                starts = Some(here);
-                if none {
+                if read[token].as_ref().is_none_or(Vec::is_empty) {
+                    absent = true;
                     break;
                 }
             }
-            found.extend(
-                starts
-                    .unwrap_or_default()
-                    .into_iter()
-                    .take(MAX_MATCHES_PER_TERM)
-                    .map(|p| (p as usize, index)),
-            );
+            if absent {
+                continue;
+            }
+            let positions = |token: usize| read[token].as_deref().unwrap_or_default();
+            let order = &self.orders[index];
+            let (lead, lead_offset) = order[0];
+            // Starts where every token stands at its offset, from the rarest token's positions,
+            // the first ones only.
+            let starts = positions(lead)
+                .iter()
+                .filter_map(|p| p.checked_sub(lead_offset))
+                .filter(|start| {
+                    order[1..].iter().all(|&(token, offset)| {
+                        positions(token).binary_search(&(start + offset)).is_ok()
+                    })
+                })
+                .take(MAX_MATCHES_PER_TERM);
+            found.extend(starts.map(|p| (p as usize, index)));
         }
         found.sort_unstable();
         Ok(found)

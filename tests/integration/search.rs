@@ -400,6 +400,48 @@ fn pasted_fragments_and_titles_rank_their_document_first() {
     assert!(title_mrr >= 0.99, "title MRR {title_mrr}");
 }
 
+/// A word typed alone finds exactly the documents whose text holds its characters in a row:
+/// counted here by scanning each stored text, folded, for the word. Words of three or more
+/// characters are found through the word field where the segmenter cut the text there and
+/// through positions elsewhere, two-character words through their pair: both must agree with
+/// the scan.
+#[test]
+fn a_word_finds_exactly_the_documents_holding_its_characters() {
+    let Some(dir) = samples_dir("documents") else {
+        return;
+    };
+    let (index, _) = build_index(std::slice::from_ref(&dir));
+    let samples = known_items::load(&dir);
+    let texts: Vec<String> = samples
+        .iter()
+        .map(|s| {
+            let doc = index.document(&s.id).expect("read").expect("indexed");
+            gongwen::lang::fold::fold_for_search(&doc.text)
+        })
+        .collect();
+    let mut words: Vec<String> = Vec::new();
+    for sample in &samples {
+        for word in gongwen::analysis::query_words(&sample.title) {
+            let han = word.chars().all(gongwen::lang::fold::is_han);
+            if han && word.chars().count() >= 2 && !words.contains(&word) {
+                words.push(word);
+            }
+        }
+    }
+    assert!(words.len() >= 100, "only {} words", words.len());
+    let mut long = 0;
+    for word in &words {
+        if gongwen::analysis::query_words(word) != [word.clone()] {
+            continue;
+        }
+        long += usize::from(word.chars().count() >= 3);
+        let expected = texts.iter().filter(|t| t.contains(word.as_str())).count();
+        let found = run(&index, word, Filters::default()).total;
+        assert_eq!(found, expected, "{word}");
+    }
+    assert!(long >= 30, "only {long} words of three or more characters");
+}
+
 /// The seed's five documents as their golden files describe them: metadata from
 /// `expected-metadata.json`, text from `expected-repaired-simplified.txt` cut at its headers.
 struct Golden {
