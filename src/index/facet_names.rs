@@ -1,6 +1,6 @@
 //! The names of facet ordinals, per segment: what the facet counts of a search look values
 //! up in (see [`crate::search`]). A segment never changes, so its table is read once, and
-//! forgotten when a merge removes the segment.
+//! forgotten when a merge removes the segment; so are the open readers of the ordinals.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,9 +23,30 @@ pub type Grouped = (Vec<u32>, Arc<Vec<String>>);
 pub struct FacetNames {
     tables: Mutex<Tables>,
     grouped: Mutex<HashMap<(SegmentId, Field), Arc<Grouped>>>,
+    /// The open readers of the fields' ordinals (opening one reads the column's dictionary
+    /// and index: done for every query and segment, a quarter of the facets' instructions).
+    readers: Mutex<HashMap<(SegmentId, Field), Arc<FacetReader>>>,
 }
 
 impl FacetNames {
+    /// The reader of the ordinals of `field` (named `name` in the schema) in the segment of
+    /// `reader`, opened once.
+    pub fn reader(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        name: &str,
+    ) -> tantivy::Result<Arc<FacetReader>> {
+        let key = (reader.segment_id(), field);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = readers.get(&key) {
+            return Ok(Arc::clone(open));
+        }
+        let open = Arc::new(reader.facet_reader(name)?);
+        readers.insert(key, Arc::clone(&open));
+        Ok(open)
+    }
+
     /// The names of the ordinals of `facets`, `field`'s values in the segment of `reader`,
     /// read once.
     pub fn table(
@@ -92,6 +113,10 @@ impl FacetNames {
             .collect();
         self.lock().retain(|(segment, _), _| live.contains(segment));
         self.grouped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(segment, _), _| live.contains(segment));
+        self.readers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(segment, _), _| live.contains(segment));

@@ -36,7 +36,7 @@ pub struct FacetCounts<'a> {
 pub type Counts = Vec<HashMap<String, u64>>;
 
 pub struct SegmentCounts {
-    readers: Vec<FacetReader>,
+    readers: Vec<Arc<FacetReader>>,
     counts: Vec<Vec<u32>>,
     /// Per field, what each ordinal counts under: itself, or its entity's slot.
     groups: Vec<Option<Arc<Grouped>>>,
@@ -58,7 +58,7 @@ impl Collector for FacetCounts<'_> {
         let mut tables = Vec::new();
         let mut groups = Vec::new();
         for (field, name, by_entity) in &self.fields {
-            let facets = reader.facet_reader(name)?;
+            let facets = self.names.reader(reader, *field, name)?;
             if *by_entity {
                 let grouped = self.names.grouped(reader, *field, &facets, entity_slots)?;
                 tables.push(Arc::clone(&grouped.1));

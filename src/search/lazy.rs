@@ -20,6 +20,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, PhraseQuery, Query,
@@ -352,7 +353,7 @@ impl Scored {
 
     /// Checks `query`, which adds at most `bound` to a document's score, after all the others.
     /// With [`Scored::ranking_first`], a document is not asked about it when the rest of its
-    /// score plus `bound` stays below the `top`-th best score seen so far in its segment: it
+    /// score plus `bound` stays below the `top`-th best score seen so far in this search: it
     /// cannot be among the first `top` however the check came out (the score it gets then is
     /// the rest only, still below every one of those).
     pub fn with_costly(mut self, query: Q, bound: Score) -> Scored {
@@ -412,7 +413,7 @@ impl Query for Scored {
             required,
             optional,
             costly,
-            top: self.top,
+            best: self.top.map(|top| Arc::new(Mutex::new(Best::new(top)))),
         }))
     }
 }
@@ -421,7 +422,9 @@ struct ScoredWeight {
     required: Box<dyn Weight>,
     optional: Vec<Box<dyn Weight>>,
     costly: Option<(Box<dyn Weight>, Score)>,
-    top: Option<usize>,
+    /// With the first documents asked for: the best scores of the segments scored so far,
+    /// which each segment's scorer carries on from (its documents must beat them too).
+    best: Option<Arc<Mutex<Best>>>,
 }
 
 impl ScoredWeight {
@@ -447,8 +450,8 @@ impl ScoredWeight {
             )),
             None => None,
         };
-        let best = match (&costly, self.top) {
-            (Some(_), Some(top)) => Some(Best::new(top)),
+        let best = match (&costly, &self.best) {
+            (Some(_), Some(best)) => Some(Arc::clone(best)),
             _ => None,
         };
         Ok(Box::new(ScoredScorer {
@@ -519,6 +522,10 @@ impl Best {
                 .is_none_or(|Reverse(lowest)| score >= Score::from_bits(*lowest))
     }
 
+    fn lock(best: &Mutex<Best>) -> std::sync::MutexGuard<'_, Best> {
+        best.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn add(&mut self, score: Score) {
         self.scores.push(Reverse(score.max(0.0).to_bits()));
         if self.scores.len() > self.top {
@@ -531,8 +538,9 @@ struct ScoredScorer {
     required: Box<dyn Scorer>,
     optional: Vec<Checker>,
     costly: Option<(Checker, Score)>,
-    /// With a costly query and the first documents asked for: the best scores so far.
-    best: Option<Best>,
+    /// With a costly query and the first documents asked for: the best scores so far, of
+    /// this search (segments are scored one after another; the lock is not contended).
+    best: Option<Arc<Mutex<Best>>>,
     /// The score of the document last scored.
     cached: Option<(DocId, Score)>,
 }
@@ -578,15 +586,15 @@ impl Scorer for ScoredScorer {
             }
         }
         if let Some((costly, bound)) = &mut self.costly {
-            let could = self
-                .best
+            let mut best = self.best.as_deref().map(Best::lock);
+            if best
                 .as_ref()
-                .is_none_or(|best| best.could_hold(score + *bound));
-            if could {
+                .is_none_or(|best| best.could_hold(score + *bound))
+            {
                 if costly.holds(doc) {
                     score += costly.scorer.score();
                 }
-                if let Some(best) = &mut self.best {
+                if let Some(best) = &mut best {
                     best.add(score);
                 }
             }
