@@ -31,7 +31,7 @@ pub const MAX_TERMS: usize = 32;
 /// also lists, so a pasted page costs no more to mark than a sentence.
 const MAX_TERM_TOKENS: usize = 32;
 /// Positions of one term read, at most: the snippet comes from the first matches.
-const MAX_MATCHES_PER_TERM: usize = 64;
+const MAX_MATCHES_PER_TERM: usize = 16;
 
 /// Where the patterns of a query occur in its hits, read from a character field with
 /// positions. The hits are visited segment by segment in document order, so each token's
