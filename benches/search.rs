@@ -5,7 +5,8 @@
 //! first size, and how long the archive's relations take to build. Writes the fragment and title queries to `target/bench-data/known-items.txt`
 //! for `benches/wrk-search.lua`, and with `GONGWEN_BENCH_QUERIES_ONLY` set stops there
 //! (`benches/wrk.sh` uses that). `GONGWEN_BENCH_ROUNDS` sets how often each class's queries
-//! run for the percentiles (default: about 2,000 queries a class).
+//! run for the percentiles (default: about 2,000 queries a class), `GONGWEN_BENCH_CLASS` runs
+//! one class only (`1_word`, `2_word`, `3_word`, `fragment`, `title`).
 //!
 //! `cargo bench --bench search`
 
@@ -177,7 +178,11 @@ fn latency(c: &mut Criterion) {
             relations.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
+        let only = std::env::var("GONGWEN_BENCH_CLASS").ok();
         for (name, queries) in &classes {
+            if only.as_ref().is_some_and(|only| only != name) {
+                continue;
+            }
             let rounds = std::env::var("GONGWEN_BENCH_ROUNDS")
                 .ok()
                 .and_then(|v| v.parse().ok())

@@ -11,7 +11,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use super::exclusion::Excluded;
-use super::lazy::{Run, Scored};
+use super::lazy::{MaxScore, Run, Scored};
 use super::query::{MAX_WORDS, Node};
 use super::status::StatusQuery;
 use super::{BuiltQuery, Filters};
@@ -339,20 +339,9 @@ impl Builder<'_> {
             (self.body_chars(), f.body)
         };
         let mut required: Vec<Q> = Vec::new();
-        let mut optional: Vec<Q> = Vec::new();
-        let each_word = Ask::Filter {
-            words: Some(words_field),
-        };
-        for word in &words {
-            required.push(sequence(chars_field, word, each_word, &[])?);
-            optional.push(term(words_field, word));
-            if !title_only {
-                optional.push(boosted(term(f.title, word), TITLE_BOOST));
-            }
-        }
-        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored, &[]) {
-            optional.push(boosted(q, TITLE_PHRASE_BOOST));
-        }
+        // The exact tier first: a document that cannot beat the first ones held exactly
+        // skips the rest (see `Scored::ranking_first`).
+        let mut optional: Vec<(Q, MaxScore)> = Vec::new();
         let mut near = None;
         if words.len() > 1 {
             // The pairs inside each word are held by every document asked (it holds the words).
@@ -361,9 +350,29 @@ impl Builder<'_> {
                 .flat_map(|w| analysis::grams(&analysis::sequence(w)))
                 .collect();
             if let Some(q) = sequence(chars_field, text, Ask::Filter { words: None }, &inside) {
-                optional.push(Box::new(ConstScoreQuery::new(q, EXACT_SCORE)));
+                optional.push((
+                    Box::new(ConstScoreQuery::new(q, EXACT_SCORE)),
+                    MaxScore::Constant(EXACT_SCORE),
+                ));
             }
             near = proximity(chars_field, text, &words);
+        }
+        let each_word = Ask::Filter {
+            words: Some(words_field),
+        };
+        let word_bound = |boost| MaxScore::Bm25 { terms: 1, boost };
+        for word in &words {
+            required.push(sequence(chars_field, word, each_word, &[])?);
+            optional.push((term(words_field, word), word_bound(1.0)));
+            if !title_only {
+                optional.push((
+                    boosted(term(f.title, word), TITLE_BOOST),
+                    word_bound(TITLE_BOOST),
+                ));
+            }
+        }
+        if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored, &[]) {
+            optional.push((boosted(q, TITLE_PHRASE_BOOST), title_phrase_bound(text)));
         }
         if !negated {
             if words.len() > 1 {
@@ -397,13 +406,19 @@ impl Builder<'_> {
             self.body_chars()
         };
         let required = sequence(chars_field, text, Ask::Scored, &[])?;
-        let mut optional: Vec<Q> = Vec::new();
+        let mut optional: Vec<(Q, MaxScore)> = Vec::new();
         if !title_only && let Some(q) = sequence(self.title_chars(), text, Ask::Scored, &[]) {
-            optional.push(boosted(q, TITLE_PHRASE_BOOST));
+            optional.push((boosted(q, TITLE_PHRASE_BOOST), title_phrase_bound(text)));
         }
         let words_field = if title_only { f.title } else { f.body };
         for word in analysis::query_words(text).iter().take(MAX_WORDS) {
-            optional.push(term(words_field, word));
+            optional.push((
+                term(words_field, word),
+                MaxScore::Bm25 {
+                    terms: 1,
+                    boost: 1.0,
+                },
+            ));
         }
         if !negated {
             self.highlights.push(text.to_string());
@@ -496,9 +511,17 @@ impl Builder<'_> {
     }
 }
 
+/// The most the title phrase of `text` adds: BM25 over its tokens, boosted.
+fn title_phrase_bound(text: &str) -> MaxScore {
+    MaxScore::Bm25 {
+        terms: analysis::sequence(text).len(),
+        boost: TITLE_PHRASE_BOOST,
+    }
+}
+
 /// `required`, scored with `optional` where it matches (negated: matched only, the score
 /// of an excluded document is never read).
-fn scored(required: Q, optional: Vec<Q>, negated: bool) -> Q {
+fn scored(required: Q, optional: Vec<(Q, MaxScore)>, negated: bool) -> Q {
     if negated || optional.is_empty() {
         return required;
     }

@@ -23,8 +23,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, PhraseQuery, Query,
-    Scorer, TermQuery, Weight,
+    AllQuery, Bm25Weight, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur,
+    PhraseQuery, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
@@ -330,19 +330,38 @@ impl Scorer for RunScorer {
     }
 }
 
+/// The most an optional query adds to a document's score.
+#[derive(Debug, Clone, Copy)]
+pub enum MaxScore {
+    /// A constant score.
+    Constant(Score),
+    /// BM25 over a term, or over a phrase of `terms` terms, times `boost`: at most, per term,
+    /// the idf of a term held by one document times (k1 + 1).
+    Bm25 { terms: usize, boost: Score },
+}
+
+impl MaxScore {
+    fn at_most(self, per_term: Score) -> Score {
+        match self {
+            MaxScore::Constant(score) => score,
+            MaxScore::Bm25 { terms, boost } => terms as Score * per_term * boost,
+        }
+    }
+}
+
 /// A required query with optional ones scored only where it matches: see the module.
 pub struct Scored {
     required: Q,
-    optional: Vec<Q>,
-    /// An optional query that is costly to check and adds at most its bound: see
-    /// [`Scored::with_costly`].
+    /// Checked in this order.
+    optional: Vec<(Q, MaxScore)>,
+    /// An optional query that is costly to check: see [`Scored::with_costly`].
     costly: Option<(Q, Score)>,
     /// The number of best documents asked for, when the score is the whole ranking.
     top: Option<usize>,
 }
 
 impl Scored {
-    pub fn new(required: Q, optional: Vec<Q>) -> Scored {
+    pub fn new(required: Q, optional: Vec<(Q, MaxScore)>) -> Scored {
         Scored {
             required,
             optional,
@@ -352,17 +371,16 @@ impl Scored {
     }
 
     /// Checks `query`, which adds at most `bound` to a document's score, after all the others.
-    /// With [`Scored::ranking_first`], a document is not asked about it when the rest of its
-    /// score plus `bound` stays below the `top`-th best score seen so far in this search: it
-    /// cannot be among the first `top` however the check came out (the score it gets then is
-    /// the rest only, still below every one of those).
     pub fn with_costly(mut self, query: Q, bound: Score) -> Scored {
         self.costly = Some((query, bound));
         self
     }
 
-    /// The score is the whole ranking of the search, which keeps its first `top` documents:
-    /// lets [`Scored::with_costly`] skip documents that cannot be among them.
+    /// The score is the whole ranking of the search, which keeps its first `top` documents.
+    /// A document is then asked about its next optional query only while its score so far
+    /// plus the bounds of the queries left could still reach the `top`-th best score seen
+    /// so far in this search: otherwise it cannot be among the first `top`, however the rest
+    /// came out (the score it gets is the part computed, below every one of those).
     pub fn ranking_first(mut self, top: usize) -> Scored {
         self.top = Some(top);
         self
@@ -373,7 +391,11 @@ impl Clone for Scored {
     fn clone(&self) -> Self {
         Scored {
             required: self.required.box_clone(),
-            optional: self.optional.iter().map(|q| q.box_clone()).collect(),
+            optional: self
+                .optional
+                .iter()
+                .map(|(q, bound)| (q.box_clone(), *bound))
+                .collect(),
             costly: self
                 .costly
                 .as_ref()
@@ -397,22 +419,46 @@ impl Query for Scored {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let required = self.required.weight(enable_scoring)?;
         // Without scores the optional queries change nothing.
-        if !enable_scoring.is_scoring_enabled() {
+        let EnableScoring::Enabled {
+            statistics_provider,
+            ..
+        } = enable_scoring
+        else {
             return Ok(required);
+        };
+        // The largest BM25 of one term: that of a term held by a single document.
+        let documents = statistics_provider.total_num_docs()?.max(1);
+        let per_term = Bm25Weight::for_one_term(1, documents, 1.0).max_score();
+        let mut optional = Vec::with_capacity(self.optional.len());
+        let mut bounds = Vec::with_capacity(self.optional.len() + 1);
+        for (q, bound) in &self.optional {
+            optional.push(q.weight(enable_scoring)?);
+            bounds.push(bound.at_most(per_term));
         }
-        let optional = self
-            .optional
-            .iter()
-            .map(|q| q.weight(enable_scoring))
-            .collect::<tantivy::Result<Vec<_>>>()?;
         let costly = match &self.costly {
-            Some((q, bound)) => Some((q.weight(enable_scoring)?, *bound)),
+            Some((q, bound)) => {
+                bounds.push(*bound);
+                Some(q.weight(enable_scoring)?)
+            }
             None => None,
         };
+        // What the queries from each one on can add at most (a little over, against the
+        // rounding of sums), and nothing after the last.
+        let mut left: Vec<Score> = bounds
+            .iter()
+            .rev()
+            .scan(0.0, |sum, bound| {
+                *sum += bound;
+                Some(*sum * 1.001)
+            })
+            .collect();
+        left.reverse();
+        left.push(0.0);
         Ok(Box::new(ScoredWeight {
             required,
             optional,
             costly,
+            left,
             best: self.top.map(|top| Arc::new(Mutex::new(Best::new(top)))),
         }))
     }
@@ -421,7 +467,9 @@ impl Query for Scored {
 struct ScoredWeight {
     required: Box<dyn Weight>,
     optional: Vec<Box<dyn Weight>>,
-    costly: Option<(Box<dyn Weight>, Score)>,
+    costly: Option<Box<dyn Weight>>,
+    /// Per optional query (the costly one last), the most it and those after it can add.
+    left: Vec<Score>,
     /// With the first documents asked for: the best scores of the segments scored so far,
     /// which each segment's scorer carries on from (its documents must beat them too).
     best: Option<Arc<Mutex<Best>>>,
@@ -438,27 +486,19 @@ impl ScoredWeight {
         if at == TERMINATED {
             return Ok(required);
         }
-        let optional = self
+        let mut checkers = self
             .optional
             .iter()
             .map(|weight| Checker::open(weight.as_ref(), reader, at, boost))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        let costly = match &self.costly {
-            Some((weight, bound)) => Some((
-                Checker::open(weight.as_ref(), reader, at, boost)?,
-                *bound * boost,
-            )),
-            None => None,
-        };
-        let best = match (&costly, &self.best) {
-            (Some(_), Some(best)) => Some(Arc::clone(best)),
-            _ => None,
-        };
+        if let Some(costly) = &self.costly {
+            checkers.push(Checker::open(costly.as_ref(), reader, at, boost)?);
+        }
         Ok(Box::new(ScoredScorer {
             required,
-            optional,
-            costly,
-            best,
+            checkers,
+            left: self.left.iter().map(|bound| bound * boost).collect(),
+            best: self.best.clone(),
             cached: None,
         }))
     }
@@ -513,6 +553,10 @@ impl Best {
         }
     }
 
+    fn lock(best: &Mutex<Best>) -> std::sync::MutexGuard<'_, Best> {
+        best.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Whether a document scoring up to `score` could be among the best `top`.
     fn could_hold(&self, score: Score) -> bool {
         self.scores.len() < self.top
@@ -520,10 +564,6 @@ impl Best {
                 .scores
                 .peek()
                 .is_none_or(|Reverse(lowest)| score >= Score::from_bits(*lowest))
-    }
-
-    fn lock(best: &Mutex<Best>) -> std::sync::MutexGuard<'_, Best> {
-        best.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn add(&mut self, score: Score) {
@@ -536,10 +576,12 @@ impl Best {
 
 struct ScoredScorer {
     required: Box<dyn Scorer>,
-    optional: Vec<Checker>,
-    costly: Option<(Checker, Score)>,
-    /// With a costly query and the first documents asked for: the best scores so far, of
-    /// this search (segments are scored one after another; the lock is not contended).
+    /// The optional queries, the costly one last.
+    checkers: Vec<Checker>,
+    /// Per checker, the most it and those after it can add.
+    left: Vec<Score>,
+    /// With the first documents asked for: the best scores so far, of this search (segments
+    /// are scored one after another; the lock is not contended).
     best: Option<Arc<Mutex<Best>>>,
     /// The score of the document last scored.
     cached: Option<(DocId, Score)>,
@@ -580,24 +622,22 @@ impl Scorer for ScoredScorer {
             return score;
         }
         let mut score = self.required.score();
-        for optional in &mut self.optional {
-            if optional.holds(doc) {
-                score += optional.scorer.score();
-            }
-        }
-        if let Some((costly, bound)) = &mut self.costly {
-            let mut best = self.best.as_deref().map(Best::lock);
+        let mut best = self.best.as_deref().map(Best::lock);
+        let mut whole = true;
+        for (checker, left) in self.checkers.iter_mut().zip(&self.left) {
             if best
                 .as_ref()
-                .is_none_or(|best| best.could_hold(score + *bound))
+                .is_some_and(|best| !best.could_hold(score + left))
             {
-                if costly.holds(doc) {
-                    score += costly.scorer.score();
-                }
-                if let Some(best) = &mut best {
-                    best.add(score);
-                }
+                whole = false;
+                break;
             }
+            if checker.holds(doc) {
+                score += checker.scorer.score();
+            }
+        }
+        if whole && let Some(best) = &mut best {
+            best.add(score);
         }
         self.cached = Some((doc, score));
         score
@@ -613,6 +653,8 @@ mod tests {
     use tantivy::{DocAddress, Index, IndexWriter, Searcher, TantivyDocument};
 
     const UNITS: &[&str] = &["a", "b", "c", "d", "e"];
+    /// Units a few documents hold many times: their BM25 comes near its bound.
+    const RARE: &[&str] = &["y", "z"];
 
     /// Test fields: `units` (tokens with positions), `pairs` (each two adjacent units) and
     /// `words` (some of the runs of three units the text holds, as a segmenter might cut).
@@ -641,9 +683,13 @@ mod tests {
         for segment in 0..3 {
             for _ in 0..(60 + 20 * segment) {
                 let len = 3 + next(25) as usize;
-                let text: Vec<&str> = (0..len)
+                let mut text: Vec<&str> = (0..len)
                     .map(|_| UNITS[next(UNITS.len() as u64) as usize])
                     .collect();
+                if next(40) == 0 {
+                    let rare = RARE[next(RARE.len() as u64) as usize];
+                    text.extend(std::iter::repeat_n(rare, 20 + next(20) as usize));
+                }
                 let mut doc = TantivyDocument::default();
                 doc.add_text(units, text.join(" "));
                 doc.add_text(
@@ -734,7 +780,10 @@ mod tests {
                 );
                 // As an optional query, asked about every document in turn.
                 let all = |optional: Q| {
-                    let q = Scored::new(Box::new(AllQuery), vec![optional]);
+                    let q = Scored::new(
+                        Box::new(AllQuery),
+                        vec![(optional, MaxScore::Constant(1.0))],
+                    );
                     let mut scored = top(&f.searcher, &q, 1_000);
                     scored.sort_by_key(|(_, address)| *address);
                     scored
@@ -750,7 +799,7 @@ mod tests {
     }
 
     #[test]
-    fn skipping_the_costly_check_never_changes_the_first_documents() {
+    fn skipping_checks_never_changes_the_first_documents() {
         for seed in 1..6 {
             let f = fixture(seed);
             let term = |unit: &str| -> Q {
@@ -759,10 +808,33 @@ mod tests {
                     IndexRecordOption::WithFreqs,
                 ))
             };
+            let bm25 = |boost| MaxScore::Bm25 { terms: 1, boost };
             let scored = || {
                 Scored::new(
                     term("a"),
-                    vec![term("b"), Box::new(BoostQuery::new(term("c"), 3.0))],
+                    vec![
+                        (
+                            Box::new(ConstScoreQuery::new(
+                                Box::new(phrase(f.units, &["b", "c"])),
+                                20.0,
+                            )),
+                            MaxScore::Constant(20.0),
+                        ),
+                        (term("b"), bm25(1.0)),
+                        (Box::new(BoostQuery::new(term("y"), 10.0)), bm25(10.0)),
+                        (Box::new(BoostQuery::new(term("c"), 3.0)), bm25(3.0)),
+                        (Box::new(BoostQuery::new(term("z"), 3.0)), bm25(3.0)),
+                        (
+                            Box::new(BoostQuery::new(
+                                Box::new(phrase(f.units, &["c", "a", "e"])),
+                                2.0,
+                            )),
+                            MaxScore::Bm25 {
+                                terms: 3,
+                                boost: 2.0,
+                            },
+                        ),
+                    ],
                 )
                 .with_costly(
                     Box::new(ConstScoreQuery::new(
@@ -780,7 +852,7 @@ mod tests {
                 let every = top(&f.searcher, &scored().ranking_first(k), 1_000);
                 pruned_some |= every != top(&f.searcher, &scored(), 1_000);
             }
-            assert!(pruned_some, "seed {seed}: the check was never skipped");
+            assert!(pruned_some, "seed {seed}: no check was ever skipped");
         }
     }
 }

@@ -392,7 +392,7 @@ fn render(
     marks: &[(usize, usize)],
     keep_breaks: bool,
 ) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(window.len() + 16 * marks.len() + 8);
     if cut_before {
         out.push('…');
     }
@@ -412,18 +412,25 @@ fn render(
 }
 
 fn escape_into(out: &mut String, text: &str, keep_breaks: bool) {
-    for c in text.chars() {
-        match c {
-            '\n' if keep_breaks => out.push('\n'),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c => out.push(c),
-        }
+    // Runs of ordinary characters are copied whole; only the few special ASCII bytes are
+    // looked at one by one (a UTF-8 continuation byte is never ASCII).
+    let mut from = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let replacement = match byte {
+            b'\n' if keep_breaks => continue,
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            b'\n' | b'\r' | b'\t' => " ",
+            _ => continue,
+        };
+        out.push_str(&text[from..at]);
+        out.push_str(replacement);
+        from = at + 1;
     }
+    out.push_str(&text[from..]);
 }
 
 #[cfg(test)]
