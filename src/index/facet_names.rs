@@ -106,11 +106,7 @@ impl FacetNames {
 
     /// Forgets the tables of segments `searcher` no longer has (merged away).
     pub fn retain_segments_of(&self, searcher: &Searcher) {
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
+        let live = super::segment_ids(searcher);
         self.lock().retain(|(segment, _), _| live.contains(segment));
         self.grouped
             .lock()

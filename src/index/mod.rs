@@ -337,6 +337,15 @@ impl SearchIndex {
     }
 }
 
+/// The ids of the segments `searcher` reads (what per-segment caches keep).
+fn segment_ids(searcher: &tantivy::Searcher) -> Vec<tantivy::index::SegmentId> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(tantivy::SegmentReader::segment_id)
+        .collect()
+}
+
 /// Bytes of the files below `dir`.
 pub fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)

@@ -144,11 +144,7 @@ impl StoreReaders {
 
     /// Forgets the readers of segments `searcher` no longer has.
     pub fn retain_segments_of(&self, searcher: &Searcher) {
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
+        let live = super::segment_ids(searcher);
         self.lock().retain(|id, _| live.contains(id));
     }
 }

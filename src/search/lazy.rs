@@ -19,7 +19,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tantivy::query::{
@@ -107,6 +106,7 @@ fn explain_by_scoring(
 }
 
 /// A run of characters: see the module. Scores nothing unless built [`Run::scored`].
+#[derive(Clone, Debug)]
 pub struct Run {
     /// Its character pairs (none: every document is a candidate).
     gate: Vec<Term>,
@@ -138,27 +138,6 @@ impl Run {
             word: None,
             scored: true,
         }
-    }
-}
-
-impl Clone for Run {
-    fn clone(&self) -> Self {
-        Run {
-            gate: self.gate.clone(),
-            phrase: self.phrase.clone(),
-            word: self.word.clone(),
-            scored: self.scored,
-        }
-    }
-}
-
-impl fmt::Debug for Run {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "Run(gate={:?}, phrase={:?}, word={:?}, scored={})",
-            self.gate, self.phrase, self.word, self.scored
-        )
     }
 }
 
@@ -350,6 +329,7 @@ impl MaxScore {
 }
 
 /// A required query with optional ones scored only where it matches: see the module.
+#[derive(Debug)]
 pub struct Scored {
     required: Q,
     /// Checked in this order.
@@ -402,16 +382,6 @@ impl Clone for Scored {
                 .map(|(q, bound)| (q.box_clone(), *bound)),
             top: self.top,
         }
-    }
-}
-
-impl fmt::Debug for Scored {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "Scored(required={:?}, optional={:?}, costly={:?}, top={:?})",
-            self.required, self.optional, self.costly, self.top
-        )
     }
 }
 
