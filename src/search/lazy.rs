@@ -319,6 +319,14 @@ pub enum MaxScore {
     Bm25 { terms: usize, boost: Score },
 }
 
+/// The most BM25 gives one term in an index of `documents`: a term held by one document,
+/// there as often as can be. (`Bm25Weight::max_score` assumes a document of the longest
+/// length against the average one, which falls below this where documents run longer than
+/// their field's average.)
+fn bm25_bound(documents: u64) -> Score {
+    Bm25Weight::for_one_term(1, documents.max(1), 1.0).score(0, u32::MAX)
+}
+
 impl MaxScore {
     fn at_most(self, per_term: Score) -> Score {
         match self {
@@ -396,9 +404,7 @@ impl Query for Scored {
         else {
             return Ok(required);
         };
-        // The largest BM25 of one term: that of a term held by a single document.
-        let documents = statistics_provider.total_num_docs()?.max(1);
-        let per_term = Bm25Weight::for_one_term(1, documents, 1.0).max_score();
+        let per_term = bm25_bound(statistics_provider.total_num_docs()?);
         let mut optional = Vec::with_capacity(self.optional.len());
         let mut bounds = Vec::with_capacity(self.optional.len() + 1);
         for (q, bound) in &self.optional {
@@ -764,6 +770,45 @@ mod tests {
                     all(one(Box::new(plain.clone()))),
                     "{run:?} optional"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn no_term_or_phrase_scores_above_its_bound() {
+        for seed in 1..6 {
+            let f = fixture(seed);
+            let per_term = bm25_bound(f.searcher.num_docs());
+            let highest = |q: &dyn Query| top(&f.searcher, q, 1).first().map_or(0.0, |(s, _)| *s);
+            for unit in UNITS.iter().chain(RARE) {
+                let q = TermQuery::new(
+                    Term::from_field_text(f.units, unit),
+                    IndexRecordOption::WithFreqs,
+                );
+                let bound = MaxScore::Bm25 {
+                    terms: 1,
+                    boost: 1.0,
+                }
+                .at_most(per_term);
+                assert!(highest(&q) <= bound, "seed {seed}, {unit}");
+            }
+            for run in runs() {
+                let q = phrase(f.units, &run);
+                let bound = MaxScore::Bm25 {
+                    terms: 3,
+                    boost: 1.0,
+                }
+                .at_most(per_term);
+                assert!(highest(&q) <= bound, "seed {seed}, {run:?}");
+            }
+            let runs_of_rare = RARE.iter().map(|r| phrase(f.units, &[r, r, r]));
+            for q in runs_of_rare {
+                let bound = MaxScore::Bm25 {
+                    terms: 3,
+                    boost: 1.0,
+                }
+                .at_most(per_term);
+                assert!(highest(&q) <= bound, "seed {seed}, {q:?}");
             }
         }
     }

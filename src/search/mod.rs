@@ -453,10 +453,8 @@ fn prepare(
     }
     let parsed = query::parse(&request.q)?;
     // Ranked by score alone: the page is the first `offset + limit` (at least one is kept).
-    let ranking_top = (request.sort == Sort::Relevance
-        && !request.collapse_versions
-        && std::env::var_os("NOPRUNE").is_none())
-    .then(|| request.offset.saturating_add(request.limit.max(1)));
+    let ranking_top = (request.sort == Sort::Relevance && !request.collapse_versions)
+        .then(|| request.offset.saturating_add(request.limit.max(1)));
     Ok(build::build(
         index.fields(),
         parsed.as_ref(),
