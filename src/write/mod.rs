@@ -219,6 +219,7 @@ impl Writes {
             keep_originals: true,
             deleted: self.data.deleted()?,
             collect: false,
+            bulk: true,
         };
         run.go(&inputs, &mut report, progress)?;
         report.seconds = started.elapsed().as_secs_f64();
@@ -251,6 +252,7 @@ impl Writes {
             keep_originals: true,
             deleted: self.data.deleted()?,
             collect: true,
+            bulk: false,
         };
         let is_zip =
             name.to_ascii_lowercase().ends_with(".zip") || bytes.starts_with(b"PK\x03\x04");
@@ -336,6 +338,7 @@ impl Writes {
             keep_originals: false,
             deleted: deleted.clone(),
             collect: false,
+            bulk: true,
         };
         build.go(&archived(&entries), &mut report, progress)?;
         // Replay what the writes committed meanwhile, with them held off.
@@ -356,6 +359,7 @@ impl Writes {
             report.files_seen += since.len();
             let replay = Run {
                 deleted: self.data.deleted()?,
+                bulk: false,
                 ..build
             };
             replay.go(&archived(&since), &mut report, &Quiet)?;
@@ -424,6 +428,9 @@ struct Run<'a> {
     deleted: HashSet<String>,
     /// Whether to list the documents added.
     collect: bool,
+    /// A bulk write: its segments are merged once it is done (see
+    /// [`SearchIndex::merge_written`]).
+    bulk: bool,
 }
 
 impl Run<'_> {
@@ -441,7 +448,13 @@ impl Run<'_> {
             .thread_name(|i| format!("gongwen-ingest-{i}"))
             .build()
             .map_err(|e| WriteError::Worker(e.to_string()))?;
-        let mut writer = self.index.writer(self.options.heap_bytes, threads)?;
+        let (mut writer, before) = if self.bulk {
+            let before = self.index.segment_ids()?;
+            let writer = self.index.bulk_writer(self.options.heap_bytes, threads)?;
+            (writer, Some(before))
+        } else {
+            (self.index.writer(self.options.heap_bytes, threads)?, None)
+        };
         let (sender, receiver) = sync_channel::<Message>(threads * 4);
         progress.start(inputs.len());
         let mut added = Vec::new();
@@ -460,6 +473,9 @@ impl Run<'_> {
         });
         progress.finish(report);
         result?;
+        if let Some(before) = &before {
+            self.index.merge_written(&mut writer, before)?;
+        }
         writer.wait_merging_threads()?;
         self.index.reload()?;
         Ok(added)

@@ -489,3 +489,55 @@ fn a_file_larger_than_memory_reads_is_staged_and_cut_into_documents() {
         "nothing left in the staging area"
     );
 }
+
+/// Imports notices `range` (one file each) into `live`, committing every few documents.
+fn import_notices(writes: &Writes, live: &LiveIndex, range: std::ops::Range<usize>) {
+    let input = tempfile::tempdir().expect("input dir");
+    for n in range {
+        std::fs::write(input.path().join(format!("{n}.txt")), notice(n)).expect("write");
+    }
+    writes
+        .import(live, &[input.path().to_path_buf()], &Quiet)
+        .expect("import");
+}
+
+#[test]
+fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = DataDir::new(data.path());
+    let live = LiveIndex::open(&data_dir).expect("index");
+    let writes = Writes::new(
+        data_dir,
+        WriteOptions {
+            heap_bytes: 32 * 1024 * 1024,
+            threads: 2,
+            commit_every: 4,
+            ..WriteOptions::default()
+        },
+    );
+    let segments = || live.get().segment_ids().expect("segments");
+    let found = |n: usize| {
+        let request = SearchRequest {
+            q: format!("\"第{n}批农村公路\""),
+            ..SearchRequest::default()
+        };
+        search::search(&live.get(), &request).expect("search").total
+    };
+    // Committed every four documents: many segments, merged into one at the end.
+    import_notices(&writes, &live, 0..40);
+    let large = segments();
+    assert_eq!(large.len(), 1, "{large:?}");
+    assert_eq!(live.get().num_docs(), 40);
+    // A smaller write is merged on its own; the larger segment stays as it was.
+    import_notices(&writes, &live, 40..50);
+    let after_small = segments();
+    assert_eq!(after_small.len(), 2, "{after_small:?}");
+    assert!(after_small.is_superset(&large));
+    // A write larger than every segment takes them all in.
+    import_notices(&writes, &live, 50..110);
+    assert_eq!(segments().len(), 1);
+    assert_eq!(live.get().num_docs(), 110);
+    for n in [0, 39, 40, 49, 50, 109] {
+        assert_eq!(found(n), 1, "notice {n}");
+    }
+}
