@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::OwnedBytes;
-use tantivy::index::{SegmentId, SegmentMeta};
+use tantivy::index::SegmentId;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Facet, IndexRecordOption, Value};
@@ -221,20 +221,28 @@ impl SearchIndex {
         writer: &mut IndexWriter,
         before: &HashSet<SegmentId>,
     ) -> Result<(), IndexError> {
-        let metas = self.index.searchable_segment_metas()?;
-        let written: u32 = metas
+        // Ids and sizes only: tantivy deletes a merged segment's files when the merge ends
+        // unless a `SegmentMeta` of it is still held.
+        let sizes: Vec<(SegmentId, u32)> = self
+            .index
+            .searchable_segment_metas()?
             .iter()
-            .filter(|m| !before.contains(&m.id()))
-            .map(SegmentMeta::num_docs)
-            .sum();
-        let merged: Vec<SegmentId> = metas
-            .iter()
-            .filter(|m| !before.contains(&m.id()) || m.num_docs() <= written)
-            .map(SegmentMeta::id)
+            .map(|meta| (meta.id(), meta.num_docs()))
             .collect();
-        if merged.len() > 1 {
-            writer.merge(&merged).wait()?;
+        let written: u32 = sizes
+            .iter()
+            .filter(|(id, _)| !before.contains(id))
+            .map(|(_, docs)| docs)
+            .sum();
+        let merged: Vec<SegmentId> = sizes
+            .iter()
+            .filter(|(id, docs)| !before.contains(id) || *docs <= written)
+            .map(|(id, _)| *id)
+            .collect();
+        if merged.len() < 2 {
+            return Ok(());
         }
+        writer.merge(&merged).wait()?;
         Ok(())
     }
 

@@ -219,27 +219,17 @@ fn sources() -> Vec<Vec<u8>> {
         let Some(dir) = samples_dir(sub) else {
             continue;
         };
-        for entry in walk(&dir) {
-            if let Ok(bytes) = std::fs::read(&entry) {
+        let files = crate::support::files_below(&dir);
+        for entry in files
+            .iter()
+            .filter(|p| p.extension().is_none_or(|x| x != "jsonl"))
+        {
+            if let Ok(bytes) = std::fs::read(entry) {
                 out.push(bytes);
             }
         }
     }
     out
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else if path.extension().is_none_or(|x| x != "jsonl") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 const DAMAGE: &[&str] = &[

@@ -516,6 +516,13 @@ fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
         },
     );
     let segments = || live.get().segment_ids().expect("segments");
+    // Each segment keeps one store file: the merged segments' files are gone.
+    let store_files = || {
+        crate::support::files_below(data.path())
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "store"))
+            .count()
+    };
     let found = |n: usize| {
         let request = SearchRequest {
             q: format!("\"第{n}批农村公路\""),
@@ -527,15 +534,18 @@ fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
     import_notices(&writes, &live, 0..40);
     let large = segments();
     assert_eq!(large.len(), 1, "{large:?}");
+    assert_eq!(store_files(), 1);
     assert_eq!(live.get().num_docs(), 40);
     // A smaller write is merged on its own; the larger segment stays as it was.
     import_notices(&writes, &live, 40..50);
     let after_small = segments();
     assert_eq!(after_small.len(), 2, "{after_small:?}");
     assert!(after_small.is_superset(&large));
+    assert_eq!(store_files(), 2);
     // A write larger than every segment takes them all in.
     import_notices(&writes, &live, 50..110);
     assert_eq!(segments().len(), 1);
+    assert_eq!(store_files(), 1);
     assert_eq!(live.get().num_docs(), 110);
     for n in [0, 39, 40, 49, 50, 109] {
         assert_eq!(found(n), 1, "notice {n}");

@@ -43,6 +43,21 @@ pub fn notice(message: &str) {
 }
 
 /// The bundled seed compilation, as the repository names it.
+/// Every file below `dir` (none when it cannot be read), sorted.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_below(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
 pub const SEED: &str = "corpus/compilation-pudong-2006-2010.txt";
 
 /// The seed compilation run through the pipeline (once per test binary).
