@@ -452,7 +452,8 @@ fn prepare(
         });
     }
     let parsed = query::parse(&request.q)?;
-    // Ranked by score alone: the page is the first `offset + limit` (at least one is kept).
+    // Ranked by relevance (the date breaks ties): the page is the first `offset + limit` (at
+    // least one is kept).
     let ranking_top = (request.sort == Sort::Relevance && !request.collapse_versions)
         .then(|| request.offset.saturating_add(request.limit.max(1)));
     Ok(build::build(

@@ -450,7 +450,9 @@ impl Run<'_> {
             .map_err(|e| WriteError::Worker(e.to_string()))?;
         let (mut writer, before) = if self.bulk {
             let before = self.index.segment_ids()?;
-            let writer = self.index.bulk_writer(self.options.heap_bytes, threads)?;
+            let writer =
+                self.index
+                    .bulk_writer(self.options.heap_bytes, threads, before.clone())?;
             (writer, Some(before))
         } else {
             (self.index.writer(self.options.heap_bytes, threads)?, None)
@@ -473,10 +475,17 @@ impl Run<'_> {
         });
         progress.finish(report);
         result?;
-        if let Some(before) = &before {
-            self.index.merge_written(&mut writer, before)?;
-        }
         writer.wait_merging_threads()?;
+        if let Some(before) = &before {
+            // Only searches are the slower for a merge that failed: what was written stands.
+            let merged = self
+                .index
+                .writer(SMALL_WRITE_HEAP_BYTES, 1)
+                .and_then(|writer| self.index.merge_written(writer, before));
+            if let Err(error) = merged {
+                tracing::warn!("the segments this write made were left unmerged: {error}");
+            }
+        }
         self.index.reload()?;
         Ok(added)
     }

@@ -502,7 +502,7 @@ fn import_notices(writes: &Writes, live: &LiveIndex, range: std::ops::Range<usiz
 }
 
 #[test]
-fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
+fn bulk_imports_leave_segments_of_doubling_sizes_and_lose_nothing() {
     let data = tempfile::tempdir().expect("data dir");
     let data_dir = DataDir::new(data.path());
     let live = LiveIndex::open(&data_dir).expect("index");
@@ -515,7 +515,17 @@ fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
             ..WriteOptions::default()
         },
     );
-    let segments = || live.get().segment_ids().expect("segments");
+    // Documents per segment, largest first.
+    let sizes = || {
+        let searcher = live.get().searcher();
+        let mut sizes: Vec<u32> = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.num_docs())
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes
+    };
     // Each segment keeps one store file: the merged segments' files are gone.
     let store_files = || {
         crate::support::files_below(data.path())
@@ -530,24 +540,22 @@ fn a_bulk_import_leaves_one_segment_and_a_small_one_leaves_the_large_alone() {
         };
         search::search(&live.get(), &request).expect("search").total
     };
-    // Committed every four documents: many segments, merged into one at the end.
-    import_notices(&writes, &live, 0..40);
-    let large = segments();
-    assert_eq!(large.len(), 1, "{large:?}");
-    assert_eq!(store_files(), 1);
-    assert_eq!(live.get().num_docs(), 40);
-    // A smaller write is merged on its own; the larger segment stays as it was.
-    import_notices(&writes, &live, 40..50);
-    let after_small = segments();
-    assert_eq!(after_small.len(), 2, "{after_small:?}");
-    assert!(after_small.is_superset(&large));
-    assert_eq!(store_files(), 2);
-    // A write larger than every segment takes them all in.
-    import_notices(&writes, &live, 50..110);
-    assert_eq!(segments().len(), 1);
-    assert_eq!(store_files(), 1);
-    assert_eq!(live.get().num_docs(), 110);
-    for n in [0, 39, 40, 49, 50, 109] {
+    // Each import commits every four documents (many segments), then merges what it wrote
+    // with the older segments no larger than all taken so far, smallest first.
+    let steps: [(std::ops::Range<usize>, &[u32]); 5] = [
+        (0..40, &[40]),
+        (40..50, &[40, 10]),
+        (50..60, &[40, 20]),
+        (60..70, &[40, 20, 10]),
+        (70..80, &[80]),
+    ];
+    for (range, expected) in steps {
+        let last = range.end;
+        import_notices(&writes, &live, range);
+        assert_eq!(sizes(), expected, "after notices up to {last}");
+        assert_eq!(store_files(), expected.len(), "after notices up to {last}");
+    }
+    for n in 0..80 {
         assert_eq!(found(n), 1, "notice {n}");
     }
 }

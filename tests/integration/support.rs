@@ -42,7 +42,6 @@ pub fn notice(message: &str) {
     let _ = writeln!(std::io::stderr(), "notice: {message}");
 }
 
-/// The bundled seed compilation, as the repository names it.
 /// Every file below `dir` (none when it cannot be read), sorted.
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -58,6 +57,7 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The bundled seed compilation, as the repository names it.
 pub const SEED: &str = "corpus/compilation-pudong-2006-2010.txt";
 
 /// The seed compilation run through the pipeline (once per test binary).
