@@ -106,7 +106,7 @@ impl FacetNames {
 
     /// Forgets the tables of segments `searcher` no longer has (merged away).
     pub fn retain_segments_of(&self, searcher: &Searcher) {
-        let live = super::segment_ids(searcher);
+        let live = super::segments_read(searcher);
         self.lock().retain(|(segment, _), _| live.contains(segment));
         self.grouped
             .lock()

@@ -422,7 +422,7 @@ impl MergePolicy for WrittenSince {
 }
 
 /// The ids of the segments `searcher` reads (what per-segment caches keep).
-fn segment_ids(searcher: &tantivy::Searcher) -> Vec<tantivy::index::SegmentId> {
+fn segments_read(searcher: &tantivy::Searcher) -> Vec<tantivy::index::SegmentId> {
     searcher
         .segment_readers()
         .iter()

@@ -144,7 +144,7 @@ impl StoreReaders {
 
     /// Forgets the readers of segments `searcher` no longer has.
     pub fn retain_segments_of(&self, searcher: &Searcher) {
-        let live = super::segment_ids(searcher);
+        let live = super::segments_read(searcher);
         self.lock().retain(|id, _| live.contains(id));
     }
 }

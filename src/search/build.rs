@@ -384,14 +384,14 @@ impl Builder<'_> {
         if negated {
             return Some(required);
         }
-        let mut scored = Scored::new(required, optional);
         if let Some(near) = near {
             // Sloppy positions of common characters in every candidate: checked last.
-            scored = scored.with_costly(
+            optional.push((
                 Box::new(ConstScoreQuery::new(near, PROXIMITY_SCORE)),
-                PROXIMITY_SCORE,
-            );
+                MaxScore::Constant(PROXIMITY_SCORE),
+            ));
         }
+        let mut scored = Scored::new(required, optional);
         if let Some(top) = self.ranking_top.take() {
             scored = scored.ranking_first(top);
         }

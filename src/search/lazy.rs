@@ -341,10 +341,9 @@ impl MaxScore {
 #[derive(Debug)]
 pub struct Scored {
     required: Q,
-    /// Checked in this order.
+    /// Checked in this order: the costliest to check best come last, where a document may
+    /// no longer need them (see [`Scored::ranking_first`]).
     optional: Vec<(Q, MaxScore)>,
-    /// An optional query that is costly to check: see [`Scored::with_costly`].
-    costly: Option<(Q, Score)>,
     /// The number of best documents asked for, when the score is the whole ranking.
     top: Option<usize>,
 }
@@ -354,15 +353,8 @@ impl Scored {
         Scored {
             required,
             optional,
-            costly: None,
             top: None,
         }
-    }
-
-    /// Checks `query`, which adds at most `bound` to a document's score, after all the others.
-    pub fn with_costly(mut self, query: Q, bound: Score) -> Scored {
-        self.costly = Some((query, bound));
-        self
     }
 
     /// The score is the whole ranking of the search, which keeps its first `top` documents.
@@ -385,10 +377,6 @@ impl Clone for Scored {
                 .iter()
                 .map(|(q, bound)| (q.box_clone(), *bound))
                 .collect(),
-            costly: self
-                .costly
-                .as_ref()
-                .map(|(q, bound)| (q.box_clone(), *bound)),
             top: self.top,
         }
     }
@@ -407,18 +395,11 @@ impl Query for Scored {
         };
         let per_term = bm25_bound(statistics_provider.total_num_docs()?);
         let mut optional = Vec::with_capacity(self.optional.len());
-        let mut bounds = Vec::with_capacity(self.optional.len() + 1);
+        let mut bounds = Vec::with_capacity(self.optional.len());
         for (q, bound) in &self.optional {
             optional.push(q.weight(enable_scoring)?);
             bounds.push(bound.at_most(per_term));
         }
-        let costly = match &self.costly {
-            Some((q, bound)) => {
-                bounds.push(*bound);
-                Some(q.weight(enable_scoring)?)
-            }
-            None => None,
-        };
         // What the queries from each one on can add at most (a little over, against the
         // rounding of sums), and nothing after the last.
         let mut left: Vec<Score> = bounds
@@ -434,7 +415,6 @@ impl Query for Scored {
         Ok(Box::new(ScoredWeight {
             required,
             optional,
-            costly,
             left,
             best: self.top.map(|top| Arc::new(Mutex::new(Best::new(top)))),
         }))
@@ -444,8 +424,7 @@ impl Query for Scored {
 struct ScoredWeight {
     required: Box<dyn Weight>,
     optional: Vec<Box<dyn Weight>>,
-    costly: Option<Box<dyn Weight>>,
-    /// Per optional query (the costly one last), the most it and those after it can add.
+    /// Per optional query, the most it and those after it can add.
     left: Vec<Score>,
     /// With the first documents asked for: the best scores of the segments scored so far,
     /// which each segment's scorer carries on from (its documents must beat them too).
@@ -463,14 +442,11 @@ impl ScoredWeight {
         if at == TERMINATED {
             return Ok(required);
         }
-        let mut checkers = self
+        let checkers = self
             .optional
             .iter()
             .map(|weight| Checker::open(weight.as_ref(), reader, at, boost))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        if let Some(costly) = &self.costly {
-            checkers.push(Checker::open(costly.as_ref(), reader, at, boost)?);
-        }
         Ok(Box::new(ScoredScorer {
             required,
             alive: reader.alive_bitset().cloned(),
@@ -557,7 +533,7 @@ struct ScoredScorer {
     /// The segment's documents not deleted: tantivy scores a document before it looks
     /// whether it was deleted, and a deleted one's score must not raise the bar.
     alive: Option<AliveBitSet>,
-    /// The optional queries, the costly one last.
+    /// The optional queries, in their order.
     checkers: Vec<Checker>,
     /// Per checker, the most it and those after it can add.
     left: Vec<Score>,
@@ -865,14 +841,14 @@ mod tests {
                                 boost: 2.0,
                             },
                         ),
+                        (
+                            Box::new(ConstScoreQuery::new(
+                                Box::new(phrase(f.units, &["d", "e"])),
+                                2.0,
+                            )),
+                            MaxScore::Constant(2.0),
+                        ),
                     ],
-                )
-                .with_costly(
-                    Box::new(ConstScoreQuery::new(
-                        Box::new(phrase(f.units, &["d", "e"])),
-                        2.0,
-                    )),
-                    2.0,
                 )
             };
             let mut pruned_some = false;

@@ -31,6 +31,15 @@ fn seed_index() -> &'static SearchIndex {
     INDEX.get_or_init(|| build_index(&[repo_path("corpus")]).0)
 }
 
+/// The sample regulations, imported once, and their directory (none, with a notice, where
+/// they are absent).
+fn samples_index() -> Option<(&'static SearchIndex, PathBuf)> {
+    static INDEX: OnceLock<SearchIndex> = OnceLock::new();
+    let dir = samples_dir("documents")?;
+    let index = INDEX.get_or_init(|| build_index(std::slice::from_ref(&dir)).0);
+    Some((index, dir))
+}
+
 fn run(index: &SearchIndex, q: &str, filters: Filters) -> SearchResponse {
     let request = SearchRequest {
         q: q.to_string(),
@@ -355,10 +364,9 @@ fn reciprocal_rank(index: &SearchIndex, q: &str, accept: impl Fn(&search::Hit) -
 
 #[test]
 fn pasted_fragments_and_titles_rank_their_document_first() {
-    let Some(dir) = samples_dir("documents") else {
+    let Some((index, dir)) = samples_index() else {
         return;
     };
-    let (index, _) = build_index(std::slice::from_ref(&dir));
     let samples = known_items::load(&dir);
     assert_eq!(index.num_docs(), samples.len() as u64);
     let fragments = known_items::fragments(&samples, gongwen::analysis::query_words, 11);
@@ -373,7 +381,7 @@ fn pasted_fragments_and_titles_rank_their_document_first() {
     let mut fragment_rr = 0.0;
     for item in &fragments {
         let id = &samples[item.sample].id;
-        let rr = reciprocal_rank(&index, &item.query, |h| &h.id == id);
+        let rr = reciprocal_rank(index, &item.query, |h| &h.id == id);
         if rr < 1.0 {
             misses.push(format!("{} (rr {rr:.2})", item.query));
         }
@@ -382,7 +390,7 @@ fn pasted_fragments_and_titles_rank_their_document_first() {
     let mut title_rr = 0.0;
     for item in &titles {
         let title = &samples[item.sample].title;
-        let rr = reciprocal_rank(&index, &item.query, |h| h.title.as_ref() == Some(title));
+        let rr = reciprocal_rank(index, &item.query, |h| h.title.as_ref() == Some(title));
         if rr < 1.0 {
             misses.push(format!("title {} (rr {rr:.2})", item.query));
         }
@@ -407,10 +415,9 @@ fn pasted_fragments_and_titles_rank_their_document_first() {
 /// the scan.
 #[test]
 fn a_word_finds_exactly_the_documents_holding_its_characters() {
-    let Some(dir) = samples_dir("documents") else {
+    let Some((index, dir)) = samples_index() else {
         return;
     };
-    let (index, _) = build_index(std::slice::from_ref(&dir));
     let samples = known_items::load(&dir);
     let texts: Vec<String> = samples
         .iter()
@@ -436,7 +443,7 @@ fn a_word_finds_exactly_the_documents_holding_its_characters() {
         }
         long += usize::from(word.chars().count() >= 3);
         let expected = texts.iter().filter(|t| t.contains(word.as_str())).count();
-        let found = run(&index, word, Filters::default()).total;
+        let found = run(index, word, Filters::default()).total;
         assert_eq!(found, expected, "{word}");
     }
     assert!(long >= 30, "only {long} words of three or more characters");
